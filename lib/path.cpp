@@ -1,0 +1,28 @@
+// PathBuffer: the checks every path gets before it reaches the kernel.
+#include <cstring>
+#include <string>
+
+#include "sockfilter/path.hpp"
+
+namespace sockfilter::sys {
+
+Result<PathBuffer> PathBuffer::from(std::string_view path) {
+    if (path.empty()) return fail(ErrorKind::InvalidArgument, "path", 0, "the path is empty");
+    if (path.find('\0') != std::string_view::npos) {
+        return fail(ErrorKind::InvalidArgument, "path", 0,
+                    "the path contains a NUL byte at offset " + std::to_string(path.find('\0')) +
+                        "; the kernel would see only the part before it");
+    }
+    PathBuffer buffer;
+    if (path.size() >= sizeof buffer.bytes_) {
+        return fail(ErrorKind::InvalidArgument, "path", 0,
+                    "the path is " + std::to_string(path.size()) + " bytes long; the limit is " +
+                        std::to_string(sizeof buffer.bytes_ - 1));
+    }
+    std::memcpy(buffer.bytes_, path.data(), path.size());
+    buffer.bytes_[path.size()] = '\0';
+    buffer.size_ = path.size();
+    return buffer;
+}
+
+}  // namespace sockfilter::sys

@@ -1,0 +1,135 @@
+// Program: construction checks, load, unload, pin, unpin, info and test runs.
+#include "sockfilter/program.hpp"
+
+#include <cstring>
+#include <string>
+
+#include "pinned_program.hpp"
+#include "program_load.hpp"
+#include "sockfilter/path.hpp"
+#include "sockfilter/sys.hpp"
+#include "syscall.hpp"
+
+namespace sockfilter {
+
+namespace {
+
+bool is_name_char(char c) noexcept {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.';
+}
+
+std::unexpected<Error> not_loaded(const char* operation) {
+    return fail(ErrorKind::NotLoaded, operation, 0, "the program is not loaded: call load() or from_pin() first");
+}
+
+}  // namespace
+
+Result<Program> Program::make(std::string_view name, std::span<const Insn> instructions, std::string_view license) {
+    if (name.size() >= BPF_OBJ_NAME_LEN) {
+        return fail(ErrorKind::InvalidArgument, "program name", 0,
+                    "\"" + std::string(name) + "\" has " + std::to_string(name.size()) +
+                        " characters; the kernel allows at most 15");
+    }
+    for (std::size_t i = 0; i < name.size(); ++i) {
+        if (!is_name_char(name[i])) {
+            return fail(ErrorKind::InvalidArgument, "program name", 0,
+                        "character " + std::to_string(i) + " of \"" + std::string(name) +
+                            "\" is not one of A-Z a-z 0-9 _ . (the only ones the kernel accepts)");
+        }
+    }
+    if (instructions.empty()) {
+        return fail(ErrorKind::InvalidArgument, "program instructions", 0, "the program has no instructions; it needs at least an exit");
+    }
+    if (license.find('\0') != std::string_view::npos) {
+        return fail(ErrorKind::InvalidArgument, "program license", 0, "the license string contains a NUL byte");
+    }
+    Program program;
+    std::memcpy(program.name_.data(), name.data(), name.size());
+    program.name_length_ = name.size();
+    program.instructions_.assign(instructions.begin(), instructions.end());
+    program.license_.assign(license);
+    return program;
+}
+
+Result<Program> Program::open_pin(std::string_view path) {
+    auto fd = detail::open_pinned_program(path, PROGRAM_TYPE);
+    if (!fd) return std::unexpected(fd.error());
+    Program program;
+    program.fd_ = std::move(*fd);
+    if (const auto info = ProgramInfo::from_fd(program.fd_); info && info->name()) {
+        program.name_length_ = info->name()->size();
+        std::memcpy(program.name_.data(), info->name()->data(), program.name_length_);
+    }
+    return program;
+}
+
+Result<void> Program::load(const LoadOptions& options) {
+    if (fd_) return fail(ErrorKind::AlreadyLoaded, "BPF_PROG_LOAD", 0, "the program is already loaded; unload() it first");
+    if (instructions_.empty()) {
+        return fail(ErrorKind::InvalidArgument, "BPF_PROG_LOAD", 0,
+                    "there are no instructions to load (a program opened from a pin is unloaded for good)");
+    }
+    const sys::ProgLoadRequest request{
+        .program_type = PROGRAM_TYPE,
+        .insns = instructions_,
+        .license = license_.c_str(),
+        .name = name(),
+    };
+    auto fd = detail::load_with_log_retry(request, options);
+    if (!fd) return std::unexpected(fd.error());
+    fd_ = std::move(*fd);
+    return {};
+}
+
+Result<void> Program::unload() {
+    if (!fd_) return not_loaded("unload");
+    fd_ = ProgramFd();
+    return {};
+}
+
+Result<std::reference_wrapper<const ProgramFd>> Program::fd() const {
+    if (!fd_) return not_loaded("fd");
+    return std::cref(fd_);
+}
+
+Result<void> Program::pin(std::string_view path) {
+    if (!fd_) return not_loaded("BPF_OBJ_PIN");
+    if (!pin_path_.empty()) {
+        return fail(ErrorKind::AlreadyExists, "BPF_OBJ_PIN", 0,
+                    "this program is already pinned at " + pin_path_ + "; unpin() it first");
+    }
+    const auto buffer = sys::PathBuffer::from(path);
+    if (!buffer) return std::unexpected(buffer.error());
+    if (auto pinned = sys::obj_pin(fd_.get(), buffer->ref()); !pinned) {
+        return std::unexpected(std::move(pinned.error()).with_detail("pinning at " + std::string(path)));
+    }
+    pin_path_.assign(path);  // only now: unpin() must never remove a file we did not create
+    return {};
+}
+
+Result<void> Program::unpin() {
+    if (pin_path_.empty()) return fail(ErrorKind::NotFound, "unpin", 0, "this program holds no pin of its own");
+    const int ret = detail::os::unlink(pin_path_.c_str());
+    if (ret < 0 && ret != -ENOENT) {
+        return std::unexpected(Error::from_errno("unpin", -ret, "removing " + pin_path_));
+    }
+    pin_path_.clear();  // already gone (removed by someone else) counts as unpinned
+    return {};
+}
+
+std::optional<std::string_view> Program::pinned_path() const noexcept {
+    if (pin_path_.empty()) return std::nullopt;
+    return pin_path_;
+}
+
+Result<ProgramInfo> Program::info() const {
+    if (!fd_) return not_loaded("BPF_OBJ_GET_INFO_BY_FD");
+    return ProgramInfo::from_fd(fd_);
+}
+
+Result<TestRunResult> Program::test_run(const TestRunOptions& options) const {
+    if (!fd_) return not_loaded("BPF_PROG_TEST_RUN");
+    return sys::prog_test_run(fd_.get(), options);
+}
+
+}  // namespace sockfilter

@@ -1,0 +1,177 @@
+// ProgramInfo: reading bpf_prog_info, its map ids and fdinfo; walking every loaded program.
+#include "sockfilter/program_info.hpp"
+
+#include <time.h>
+
+#include <cerrno>
+#include <cstddef>
+
+#include "fdinfo.hpp"
+#include "pinned_program.hpp"
+#include "sockfilter/sys.hpp"
+
+namespace sockfilter {
+
+namespace {
+
+#define SOCKFILTER_INFO_END(field) (offsetof(bpf_prog_info, field) + sizeof(bpf_prog_info{}.field))
+
+std::chrono::nanoseconds clock_now(clockid_t clock) noexcept {
+    timespec now{};
+    clock_gettime(clock, &now);
+    return std::chrono::seconds(now.tv_sec) + std::chrono::nanoseconds(now.tv_nsec);
+}
+
+std::span<std::byte> bytes_of(bpf_prog_info& info) noexcept {
+    return {reinterpret_cast<std::byte*>(&info), sizeof info};
+}
+
+}  // namespace
+
+Result<ProgramInfo> ProgramInfo::from_fd(const ProgramFd& program) { return from_fd(program.get()); }
+
+Result<ProgramInfo> ProgramInfo::from_fd(int program_fd) {
+    ProgramInfo out;
+    const auto size = sys::obj_get_info_by_fd(program_fd, bytes_of(out.info_));
+    if (!size) return std::unexpected(size.error());
+    out.info_size_ = *size;
+    if (out.has(SOCKFILTER_INFO_END(map_ids)) && out.info_.nr_map_ids > 0) {
+        // Second call with a fresh struct that holds only the array pointer and its capacity. Maps can be
+        // added between the calls (never for socket filters, but keep the kernel's count honest).
+        out.map_ids_.resize(out.info_.nr_map_ids);
+        bpf_prog_info arrays{};
+        arrays.nr_map_ids = static_cast<std::uint32_t>(out.map_ids_.size());
+        arrays.map_ids = reinterpret_cast<std::uintptr_t>(out.map_ids_.data());
+        const auto second = sys::obj_get_info_by_fd(program_fd, bytes_of(arrays));
+        if (!second) return std::unexpected(second.error());
+        out.map_ids_.resize(std::min<std::size_t>(arrays.nr_map_ids, out.map_ids_.size()));
+    }
+    out.info_.map_ids = 0;
+    if (const auto fdinfo = detail::read_fdinfo(program_fd)) out.memory_locked_ = fdinfo->memlock;
+    out.boot_to_realtime_ = clock_now(CLOCK_REALTIME) - clock_now(CLOCK_BOOTTIME);
+    return out;
+}
+
+Result<ProgramInfo> ProgramInfo::from_pin(std::string_view path) {
+    const auto program = detail::open_pinned_program(path, std::nullopt);
+    if (!program) return std::unexpected(program.error());
+    return from_fd(*program);
+}
+
+std::array<std::uint8_t, BPF_TAG_SIZE> ProgramInfo::tag() const noexcept {
+    std::array<std::uint8_t, BPF_TAG_SIZE> out{};
+    for (std::size_t i = 0; i < out.size(); ++i) out[i] = info_.tag[i];
+    return out;
+}
+
+std::string ProgramInfo::tag_hex() const {
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string out;
+    for (const std::uint8_t byte : tag()) {
+        out.push_back(digits[byte >> 4]);
+        out.push_back(digits[byte & 0xf]);
+    }
+    return out;
+}
+
+std::optional<std::string_view> ProgramInfo::name() const noexcept {
+    if (!has(SOCKFILTER_INFO_END(name))) return std::nullopt;
+    std::size_t length = 0;
+    while (length < sizeof info_.name && info_.name[length] != '\0') ++length;
+    return std::string_view(info_.name, length);
+}
+
+std::optional<std::chrono::system_clock::time_point> ProgramInfo::loaded_at() const noexcept {
+    if (!has(SOCKFILTER_INFO_END(load_time))) return std::nullopt;
+    const auto since_epoch = boot_to_realtime_ + std::chrono::nanoseconds(info_.load_time);
+    return std::chrono::system_clock::time_point(std::chrono::duration_cast<std::chrono::system_clock::duration>(since_epoch));
+}
+
+std::optional<std::uint32_t> ProgramInfo::created_by_uid() const noexcept {
+    if (!has(SOCKFILTER_INFO_END(created_by_uid))) return std::nullopt;
+    return info_.created_by_uid;
+}
+
+std::optional<std::uint32_t> ProgramInfo::ifindex() const noexcept {
+    if (!has(SOCKFILTER_INFO_END(ifindex))) return std::nullopt;
+    return info_.ifindex;
+}
+
+std::optional<bool> ProgramInfo::gpl_compatible() const noexcept {
+    // The bit field shares its word with padding that ends where netns_dev starts.
+    if (!has(offsetof(bpf_prog_info, netns_dev))) return std::nullopt;
+    return info_.gpl_compatible != 0;
+}
+
+std::optional<std::uint32_t> ProgramInfo::btf_id() const noexcept {
+    if (!has(SOCKFILTER_INFO_END(btf_id)) || info_.btf_id == 0) return std::nullopt;
+    return info_.btf_id;
+}
+
+std::optional<std::uint32_t> ProgramInfo::func_info_count() const noexcept {
+    if (!has(SOCKFILTER_INFO_END(nr_func_info))) return std::nullopt;
+    return info_.nr_func_info;
+}
+
+std::optional<std::uint32_t> ProgramInfo::line_info_count() const noexcept {
+    if (!has(SOCKFILTER_INFO_END(nr_line_info))) return std::nullopt;
+    return info_.nr_line_info;
+}
+
+std::optional<std::uint32_t> ProgramInfo::jited_function_count() const noexcept {
+    if (!has(SOCKFILTER_INFO_END(nr_jited_ksyms))) return std::nullopt;
+    return info_.nr_jited_ksyms;
+}
+
+std::optional<std::chrono::nanoseconds> ProgramInfo::run_time() const noexcept {
+    if (!has(SOCKFILTER_INFO_END(run_time_ns))) return std::nullopt;
+    return std::chrono::nanoseconds(info_.run_time_ns);
+}
+
+std::optional<std::uint64_t> ProgramInfo::run_count() const noexcept {
+    if (!has(SOCKFILTER_INFO_END(run_cnt))) return std::nullopt;
+    return info_.run_cnt;
+}
+
+std::optional<std::uint64_t> ProgramInfo::recursion_misses() const noexcept {
+    if (!has(SOCKFILTER_INFO_END(recursion_misses))) return std::nullopt;
+    return info_.recursion_misses;
+}
+
+std::optional<std::uint32_t> ProgramInfo::verified_instruction_count() const noexcept {
+    if (!has(SOCKFILTER_INFO_END(verified_insns))) return std::nullopt;
+    return info_.verified_insns;
+}
+
+std::optional<std::uint32_t> ProgramInfo::attach_btf_object_id() const noexcept {
+    if (!has(SOCKFILTER_INFO_END(attach_btf_obj_id))) return std::nullopt;
+    return info_.attach_btf_obj_id;
+}
+
+std::optional<std::uint32_t> ProgramInfo::attach_btf_id() const noexcept {
+    if (!has(SOCKFILTER_INFO_END(attach_btf_id))) return std::nullopt;
+    return info_.attach_btf_id;
+}
+
+Result<ProgramFd> ProgramInfo::fd() const { return sys::prog_get_fd_by_id(info_.id); }
+
+Result<std::vector<ProgramInfo>> loaded_programs() {
+    std::vector<ProgramInfo> programs;
+    std::uint32_t id = 0;
+    for (;;) {
+        const auto next = sys::prog_get_next_id(id);
+        if (!next) {
+            if (next.error().kind() == ErrorKind::NotFound) return programs;
+            return std::unexpected(next.error());
+        }
+        id = *next;
+        auto program = sys::prog_get_fd_by_id(id);
+        if (!program && program.error().kind() == ErrorKind::NotFound) continue;  // unloaded meanwhile
+        if (!program) return std::unexpected(program.error());
+        auto info = ProgramInfo::from_fd(*program);
+        if (!info) return std::unexpected(info.error());
+        programs.push_back(std::move(*info));
+    }
+}
+
+}  // namespace sockfilter

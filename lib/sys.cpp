@@ -1,0 +1,184 @@
+// sys::: the bpf(2) commands, each filling a zeroed union bpf_attr up to the last field it uses.
+#include "sockfilter/sys.hpp"
+
+#include <linux/bpf.h>
+
+#include <cerrno>
+#include <cstddef>
+#include <cstring>
+#include <string>
+
+#include "syscall.hpp"
+
+namespace sockfilter::sys {
+
+namespace {
+
+template <typename T>
+std::uint64_t pointer_bits(const T* pointer) noexcept {
+    return static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(pointer));
+}
+
+// Size of `union bpf_attr` up to and including the member at `offset` of size `size`.
+constexpr unsigned attr_size(std::size_t offset, std::size_t size) noexcept { return static_cast<unsigned>(offset + size); }
+#define SOCKFILTER_ATTR_END(field) attr_size(offsetof(bpf_attr, field), sizeof(bpf_attr{}.field))
+
+// Owns a fresh fd from the kernel, moved above 2 if it landed on 0–2 (UAPI treats 0 as "no fd", and a
+// process with closed standard streams must not get its program fd written to by printf).
+Result<OwnedFd> adopt(long ret, const char* operation) {
+    if (ret < 0) return std::unexpected(Error::from_errno(operation, static_cast<int>(-ret)));
+    OwnedFd fd(static_cast<int>(ret));
+    if (fd.get() >= 3) return fd;
+    const int moved = detail::os::dup_cloexec(fd.get(), 3);
+    if (moved < 0) {
+        return std::unexpected(Error::from_errno("F_DUPFD_CLOEXEC", -moved,
+                                                 std::string("moving the fd from ") + operation + " above 2"));
+    }
+    return OwnedFd(moved);
+}
+
+// The BPF_PROG_LOAD part of union bpf_attr as Linux 6.4+ defines it: the installed UAPI headers may predate
+// log_true_size, which the kernel writes back after a load with a log.
+struct ProgLoadAttr {
+    std::uint32_t prog_type;
+    std::uint32_t insn_cnt;
+    std::uint64_t insns;
+    std::uint64_t license;
+    std::uint32_t log_level;
+    std::uint32_t log_size;
+    std::uint64_t log_buf;
+    std::uint32_t kern_version;
+    std::uint32_t prog_flags;
+    char prog_name[BPF_OBJ_NAME_LEN];
+    std::uint32_t prog_ifindex;
+    std::uint32_t expected_attach_type;
+    std::uint32_t unused_btf_and_relocations[17];  // prog_btf_fd … core_relo_rec_size: zero for us
+    std::uint32_t log_true_size;
+};
+static_assert(offsetof(ProgLoadAttr, prog_name) == offsetof(bpf_attr, prog_name));
+static_assert(offsetof(ProgLoadAttr, expected_attach_type) == offsetof(bpf_attr, expected_attach_type));
+static_assert(offsetof(ProgLoadAttr, log_true_size) == offsetof(bpf_attr, core_relo_rec_size) + 4);
+
+constexpr int max_eagain_retries = 5;
+
+}  // namespace
+
+Result<ProgramFd> prog_load(const ProgLoadRequest& request) {
+    if (request.name.size() >= BPF_OBJ_NAME_LEN) {
+        return fail(ErrorKind::InvalidArgument, "BPF_PROG_LOAD", 0,
+                    "the program name \"" + std::string(request.name) + "\" is longer than 15 bytes");
+    }
+    if (request.log.size() > UINT32_MAX || request.insns.size() > UINT32_MAX) {
+        return fail(ErrorKind::InvalidArgument, "BPF_PROG_LOAD", 0, "the log buffer or program exceeds 4 GiB");
+    }
+    ProgLoadAttr attr{};
+    attr.prog_type = request.program_type;
+    attr.insn_cnt = static_cast<std::uint32_t>(request.insns.size());
+    attr.insns = pointer_bits(request.insns.data());
+    attr.license = pointer_bits(request.license);
+    attr.prog_flags = request.flags;
+    attr.expected_attach_type = request.expected_attach_type;
+    std::memcpy(attr.prog_name, request.name.data(), request.name.size());
+    unsigned size = offsetof(ProgLoadAttr, expected_attach_type) + sizeof attr.expected_attach_type;
+    if (!request.log.empty()) {
+        attr.log_level = request.log_level;
+        attr.log_size = static_cast<std::uint32_t>(request.log.size());
+        attr.log_buf = pointer_bits(request.log.data());
+        request.log[0] = '\0';
+        size = offsetof(ProgLoadAttr, log_true_size) + sizeof attr.log_true_size;
+    }
+    long ret = 0;
+    for (int attempt = 0; attempt <= max_eagain_retries; ++attempt) {
+        ret = detail::os::bpf(BPF_PROG_LOAD, &attr, size);
+        if (ret != -EAGAIN) break;
+    }
+    if (ret == -ENOSPC && attr.log_true_size != 0) {
+        return std::unexpected(Error::from_errno("BPF_PROG_LOAD", ENOSPC).with_sizes({.data = {}, .ctx = {}, .log = attr.log_true_size}));
+    }
+    return Result<ProgramFd>(adopt(ret, "BPF_PROG_LOAD"));
+}
+
+Result<void> obj_pin(int fd, PathRef path) {
+    bpf_attr attr{};
+    attr.pathname = pointer_bits(path.c_str());
+    attr.bpf_fd = static_cast<std::uint32_t>(fd);
+    const long ret = detail::os::bpf(BPF_OBJ_PIN, &attr, SOCKFILTER_ATTR_END(bpf_fd));
+    if (ret < 0) return std::unexpected(Error::from_errno("BPF_OBJ_PIN", static_cast<int>(-ret)));
+    return {};
+}
+
+Result<OwnedFd> obj_get(PathRef path, std::uint32_t file_flags) {
+    bpf_attr attr{};
+    attr.pathname = pointer_bits(path.c_str());
+    attr.file_flags = file_flags;
+    return adopt(detail::os::bpf(BPF_OBJ_GET, &attr, SOCKFILTER_ATTR_END(file_flags)), "BPF_OBJ_GET");
+}
+
+Result<std::uint32_t> obj_get_info_by_fd(int fd, std::span<std::byte> info) {
+    if (info.size() > UINT32_MAX) return fail(ErrorKind::InvalidArgument, "BPF_OBJ_GET_INFO_BY_FD", 0, "info buffer exceeds 4 GiB");
+    bpf_attr attr{};
+    attr.info.bpf_fd = static_cast<std::uint32_t>(fd);
+    attr.info.info_len = static_cast<std::uint32_t>(info.size());
+    attr.info.info = pointer_bits(info.data());
+    const long ret = detail::os::bpf(BPF_OBJ_GET_INFO_BY_FD, &attr, SOCKFILTER_ATTR_END(info));
+    if (ret < 0) return std::unexpected(Error::from_errno("BPF_OBJ_GET_INFO_BY_FD", static_cast<int>(-ret)));
+    return attr.info.info_len;
+}
+
+Result<TestRunResult> prog_test_run(int program_fd, const TestRunOptions& options) {
+    if (options.data_in.size() > UINT32_MAX || options.data_out.size() > UINT32_MAX ||
+        options.ctx_in.size() > UINT32_MAX || options.ctx_out.size() > UINT32_MAX) {
+        return fail(ErrorKind::InvalidArgument, "BPF_PROG_TEST_RUN", 0, "a buffer exceeds 4 GiB");
+    }
+    // Empty spans go as NULL: a non-NULL data_out with size 0 would be written without bound.
+    auto bits_or_null = [](auto span) { return span.empty() ? std::uint64_t{0} : pointer_bits(span.data()); };
+    bpf_attr attr{};
+    attr.test.prog_fd = static_cast<std::uint32_t>(program_fd);
+    attr.test.data_in = bits_or_null(options.data_in);
+    attr.test.data_size_in = static_cast<std::uint32_t>(options.data_in.size());
+    attr.test.data_out = bits_or_null(options.data_out);
+    attr.test.data_size_out = static_cast<std::uint32_t>(options.data_out.size());
+    attr.test.ctx_in = bits_or_null(options.ctx_in);
+    attr.test.ctx_size_in = static_cast<std::uint32_t>(options.ctx_in.size());
+    attr.test.ctx_out = bits_or_null(options.ctx_out);
+    attr.test.ctx_size_out = static_cast<std::uint32_t>(options.ctx_out.size());
+    attr.test.repeat = options.repeat;
+    attr.test.flags = options.flags;
+    const long ret = detail::os::bpf(BPF_PROG_TEST_RUN, &attr, SOCKFILTER_ATTR_END(test.flags));
+    if (ret == -ENOSPC) {
+        SizesNeeded needed;
+        if (!options.data_out.empty() && attr.test.data_size_out > options.data_out.size()) needed.data = attr.test.data_size_out;
+        if (!options.ctx_out.empty() && attr.test.ctx_size_out > options.ctx_out.size()) needed.ctx = attr.test.ctx_size_out;
+        return std::unexpected(Error::from_errno("BPF_PROG_TEST_RUN", ENOSPC).with_sizes(needed));
+    }
+    if (ret < 0) return std::unexpected(Error::from_errno("BPF_PROG_TEST_RUN", static_cast<int>(-ret)));
+    return TestRunResult{
+        .return_value = attr.test.retval,
+        .duration = std::chrono::nanoseconds(attr.test.duration),
+        .data_size_out = attr.test.data_size_out,
+        .ctx_size_out = attr.test.ctx_size_out,
+    };
+}
+
+Result<std::uint32_t> prog_get_next_id(std::uint32_t start_id) {
+    bpf_attr attr{};
+    attr.start_id = start_id;
+    const long ret = detail::os::bpf(BPF_PROG_GET_NEXT_ID, &attr, SOCKFILTER_ATTR_END(open_flags));
+    if (ret < 0) return std::unexpected(Error::from_errno("BPF_PROG_GET_NEXT_ID", static_cast<int>(-ret)));
+    return attr.next_id;
+}
+
+Result<ProgramFd> prog_get_fd_by_id(std::uint32_t id) {
+    bpf_attr attr{};
+    attr.prog_id = id;
+    return Result<ProgramFd>(
+        adopt(detail::os::bpf(BPF_PROG_GET_FD_BY_ID, &attr, SOCKFILTER_ATTR_END(open_flags)), "BPF_PROG_GET_FD_BY_ID"));
+}
+
+Result<OwnedFd> enable_stats(std::uint32_t type) {
+    bpf_attr attr{};
+    attr.enable_stats.type = type;
+    return adopt(detail::os::bpf(BPF_ENABLE_STATS, &attr, SOCKFILTER_ATTR_END(enable_stats.type)), "BPF_ENABLE_STATS");
+}
+
+}  // namespace sockfilter::sys
