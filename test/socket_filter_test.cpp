@@ -1,0 +1,110 @@
+// SocketFilter on loopback UDP and unix sockets: pass, trim, drop by content, replacement and detach.
+#include <catch2/catch.hpp>
+
+#include "filters.hpp"
+#include "netns.hpp"
+#include "skip.hpp"
+#include "sockets.hpp"
+#include "sockfilter/socket_filter.hpp"
+
+using namespace sockfilter;
+using namespace sockfilter_test;
+
+namespace {
+
+SocketFilter loaded(std::string_view name, std::span<const Insn> instructions) {
+    auto filter = SocketFilter::create(name, instructions);
+    REQUIRE(filter.has_value());
+    const auto load = filter->load();
+    INFO((load ? std::string() : load.error().message()));
+    REQUIRE(load.has_value());
+    return std::move(*filter);
+}
+
+}  // namespace
+
+TEST_CASE("pass") {
+    REQUIRE_KERNEL(3, 19, "SO_ATTACH_BPF");
+    NetnsScope netns;
+    const SocketFilter filter = loaded("pass", filters::pass);
+
+    SECTION("unix datagram pair") {
+        auto pair = unix_dgram_pair();
+        REQUIRE(filter.attach(pair.receiver.get()).has_value());
+        REQUIRE(send(pair.sender.get(), "hello, filter", 13, 0) == 13);
+        CHECK(receive(pair.receiver.get()) == std::optional<std::string>("hello, filter"));
+    }
+    SECTION("loopback UDP") {
+        auto receiver = udp_receiver();
+        auto sender = udp_sender();
+        REQUIRE(filter.attach(receiver.fd.get()).has_value());
+        REQUIRE(send_udp(sender.get(), receiver.port, "a whole datagram"));
+        CHECK(receive(receiver.fd.get()) == std::optional<std::string>("a whole datagram"));
+    }
+}
+
+TEST_CASE("trim and detach") {
+    REQUIRE_KERNEL(3, 19, "SO_ATTACH_BPF");
+    NetnsScope netns;
+    // On UDP the filter sees the 8-byte UDP header too: skb->len - 4 keeps all but the last 4 payload bytes.
+    const SocketFilter filter = loaded("trim4", filters::trim_tail<4>);
+    auto receiver = udp_receiver();
+    auto sender = udp_sender();
+    REQUIRE(filter.attach(receiver.fd.get()).has_value());
+    REQUIRE(send_udp(sender.get(), receiver.port, "0123456789"));
+    CHECK(receive(receiver.fd.get()) == std::optional<std::string>("012345"));
+
+    REQUIRE(SocketFilter::detach(receiver.fd.get()).has_value());
+    REQUIRE(send_udp(sender.get(), receiver.port, "0123456789"));
+    CHECK(receive(receiver.fd.get()) == std::optional<std::string>("0123456789"));
+}
+
+TEST_CASE("drop by content") {
+    REQUIRE_KERNEL(3, 19, "SO_ATTACH_BPF");
+    NetnsScope netns;
+    // Offset 8: the first payload byte after the UDP header, in a UDP socket's view of the packet.
+    const SocketFilter filter = loaded("drop_x", filters::drop_if_byte<8, 'X'>);
+    auto receiver = udp_receiver();
+    auto sender = udp_sender();
+    REQUIRE(filter.attach(receiver.fd.get()).has_value());
+    for (const char* payload : {"keep 1", "X drop 1", "keep 2", "X drop 2", "Xdrop 3", "keep 3"}) {
+        REQUIRE(send_udp(sender.get(), receiver.port, payload));
+    }
+    CHECK(receive_all(receiver.fd.get()) == std::vector<std::string>{"keep 1", "keep 2", "keep 3"});
+}
+
+TEST_CASE("replace unload destroy detach") {
+    REQUIRE_KERNEL(3, 19, "SO_ATTACH_BPF");
+    NetnsScope netns;
+    auto receiver = udp_receiver();
+    auto sender = udp_sender();
+    {
+        SocketFilter drop = loaded("drop_all", filters::drop_all);
+        SocketFilter trim = loaded("trim2", filters::trim_tail<2>);
+        REQUIRE(drop.attach(receiver.fd.get()).has_value());
+        REQUIRE(send_udp(sender.get(), receiver.port, "dropped"));
+        CHECK_FALSE(receive(receiver.fd.get()).has_value());
+
+        REQUIRE(trim.attach(receiver.fd.get()).has_value());  // replaces drop_all in the one slot
+        REQUIRE(send_udp(sender.get(), receiver.port, "trimmed!"));
+        CHECK(receive(receiver.fd.get()) == std::optional<std::string>("trimme"));
+
+        REQUIRE(drop.unload().has_value());  // A is no longer attached: nothing changes
+        CHECK(drop.unload().error().kind() == ErrorKind::NotLoaded);
+        REQUIRE(send_udp(sender.get(), receiver.port, "still trimmed"));
+        CHECK(receive(receiver.fd.get()) == std::optional<std::string>("still trimm"));
+    }
+    // Both SocketFilter objects are gone; the socket holds its own reference to the program.
+    REQUIRE(send_udp(sender.get(), receiver.port, "after destroy"));
+    CHECK(receive(receiver.fd.get()) == std::optional<std::string>("after destr"));
+
+    REQUIRE(SocketFilter::detach(receiver.fd.get()).has_value());
+    REQUIRE(send_udp(sender.get(), receiver.port, "whole again"));
+    CHECK(receive(receiver.fd.get()) == std::optional<std::string>("whole again"));
+
+    const auto again = SocketFilter::detach(receiver.fd.get());
+    REQUIRE_FALSE(again.has_value());
+    CHECK(again.error().kind() == ErrorKind::NotFound);
+    CHECK(again.error().code() == std::errc::no_such_file_or_directory);
+    CHECK(again.error().message().find("no filter is attached") != std::string::npos);
+}

@@ -1,0 +1,46 @@
+// Skip bookkeeping and the privilege and kernel-version checks.
+#include "skip.hpp"
+
+#include <linux/capability.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <cstdio>
+
+namespace sockfilter_test {
+
+namespace {
+std::string& reason_storage() {
+    static std::string reason;
+    return reason;
+}
+
+bool has_capability(unsigned cap) {
+    __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+    __user_cap_data_struct data[2]{};
+    if (syscall(SYS_capget, &header, data) != 0) return false;
+    return (data[cap / 32].effective & (1u << (cap % 32))) != 0;
+}
+}  // namespace
+
+void record_skip(const std::string& reason) { reason_storage() = reason; }
+const std::string& skip_reason() { return reason_storage(); }
+
+std::string missing_privileges() {
+    if (has_capability(CAP_SYS_ADMIN) && has_capability(CAP_NET_ADMIN)) return {};
+    return "needs root (CAP_SYS_ADMIN and CAP_NET_ADMIN) to load programs, mount bpffs and create namespaces";
+}
+
+std::string kernel_older_than(int major, int minor, const std::string& feature) {
+    utsname name{};
+    int running_major = 0;
+    int running_minor = 0;
+    if (uname(&name) != 0 || std::sscanf(name.release, "%d.%d", &running_major, &running_minor) != 2) {
+        return "cannot read the kernel version";
+    }
+    if (running_major > major || (running_major == major && running_minor >= minor)) return {};
+    return feature + " needs Linux " + std::to_string(major) + "." + std::to_string(minor) + ", this is " + name.release;
+}
+
+}  // namespace sockfilter_test
