@@ -151,6 +151,12 @@ constexpr std::array<Insn, 2> ld_imm64(Reg dst, std::uint64_t value) noexcept {
             Insn{0, 0, 0, static_cast<std::int32_t>(value >> 32)}};
 }
 
+/// dst = the map behind `map_fd` (BPF_PSEUDO_MAP_FD): the kernel swaps the fd for the map at load time.
+constexpr std::array<Insn, 2> ld_map_fd(Reg dst, int map_fd) noexcept {
+    return {detail::make(BPF_LD | BPF_DW | BPF_IMM, dst, static_cast<Reg>(BPF_PSEUDO_MAP_FD), 0, map_fd),
+            Insn{0, 0, 0, 0}};
+}
+
 /// Joins instructions and two-slot groups (from ld_imm64) into one array:
 /// `constexpr auto prog = insn::program(insn::ld_imm64(Reg::R0, 1), insn::exit());`
 template <typename... Parts>
