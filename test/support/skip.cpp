@@ -16,13 +16,14 @@ std::string& reason_storage() {
     return reason;
 }
 
-bool has_capability(unsigned cap) {
+}  // namespace
+
+bool has_capability(unsigned capability) {
     __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
     __user_cap_data_struct data[2]{};
     if (syscall(SYS_capget, &header, data) != 0) return false;
-    return (data[cap / 32].effective & (1u << (cap % 32))) != 0;
+    return (data[capability / 32].effective & (1u << (capability % 32))) != 0;
 }
-}  // namespace
 
 void record_skip(const std::string& reason) { reason_storage() = reason; }
 const std::string& skip_reason() { return reason_storage(); }

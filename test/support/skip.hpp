@@ -10,6 +10,9 @@ void record_skip(const std::string& reason);
 /// The reason recorded for the current run, or empty.
 const std::string& skip_reason();
 
+/// True when the calling thread has `capability` (CAP_*) in its effective set.
+bool has_capability(unsigned capability);
+
 /// Empty when the process can load BPF programs and manage sockets/namespaces (root or CAP_BPF +
 /// CAP_NET_ADMIN + CAP_SYS_ADMIN); otherwise why not.
 std::string missing_privileges();
