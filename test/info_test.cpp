@@ -1,0 +1,244 @@
+// ProgramInfo: every field a socket filter gets on this kernel, cross-checked with bpftool and the clock.
+#include <catch2/catch.hpp>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <optional>
+#include <string>
+
+#include "filters.hpp"
+#include "skip.hpp"
+#include "sockets.hpp"
+#include "sockfilter/program_info.hpp"
+#include "sockfilter/socket_filter.hpp"
+#include "sockfilter/stats.hpp"
+
+using namespace sockfilter;
+using namespace sockfilter_test;
+
+namespace {
+
+SocketFilter loaded(std::string_view name, std::span<const Insn> instructions, std::string_view license = "GPL") {
+    auto filter = SocketFilter::create(name, instructions, license);
+    REQUIRE(filter.has_value());
+    const auto load = filter->load();
+    INFO((load ? std::string() : load.error().message()));
+    REQUIRE(load.has_value());
+    return std::move(*filter);
+}
+
+ProgramInfo info_of(const Program& program) {
+    auto info = program.info();
+    INFO((info ? std::string() : info.error().message()));
+    REQUIRE(info.has_value());
+    return std::move(*info);
+}
+
+std::optional<std::string> output_of(const std::string& command) {
+    FILE* pipe = popen(command.c_str(), "r");
+    REQUIRE(pipe != nullptr);
+    std::string out;
+    char chunk[512];
+    while (const std::size_t got = std::fread(chunk, 1, sizeof chunk, pipe)) out.append(chunk, got);
+    if (pclose(pipe) != 0) return std::nullopt;
+    return out;
+}
+
+bool jit_enabled() {
+    std::ifstream file("/proc/sys/net/core/bpf_jit_enable");
+    int value = 0;
+    return (file >> value) && value != 0;
+}
+
+bool contains(std::string_view text, std::string_view part) { return text.find(part) != std::string_view::npos; }
+
+}  // namespace
+
+TEST_CASE("info fields of a socket filter") {
+    REQUIRE_KERNEL(5, 16, "bpf_prog_info up to verified_insns");
+    const auto before = std::chrono::system_clock::now();
+    const SocketFilter filter = loaded("info_pass", filters::pass);
+    const auto after = std::chrono::system_clock::now();
+    const ProgramInfo info = info_of(filter);
+
+    CHECK(info.program_type() == BPF_PROG_TYPE_SOCKET_FILTER);
+    CHECK(info.id() > 0);
+    CHECK(info.name() == std::optional<std::string_view>("info_pass"));
+    if (jit_enabled()) {
+        CHECK(info.size_jitted() > 0);
+        CHECK(info.jited_function_count() == std::optional<std::uint32_t>(1));
+    }
+    // Two instructions, translated as they are (no rewrites for a plain skb->len load on this type are
+    // guaranteed, so only check it is a whole number of instructions).
+    CHECK(info.size_translated() > 0);
+    CHECK(info.size_translated() % sizeof(bpf_insn) == 0);
+
+    const auto loaded_at = info.loaded_at();
+    REQUIRE(loaded_at.has_value());
+    CHECK(*loaded_at >= before - std::chrono::seconds(1));
+    CHECK(*loaded_at <= after + std::chrono::seconds(1));
+
+    CHECK(info.created_by_uid() == std::optional<std::uint32_t>(getuid()));
+    CHECK(info.created_by_uid() == std::optional<std::uint32_t>(0));
+    CHECK(info.map_ids().empty());
+    CHECK(info.gpl_compatible() == std::optional<bool>(true));
+    CHECK(info.ifindex() == std::optional<std::uint32_t>(0));
+    CHECK_FALSE(info.btf_id().has_value());  // loaded without BTF
+    const auto verified = info.verified_instruction_count();
+    REQUIRE(verified.has_value());
+    CHECK(*verified > 0);
+    const auto memlock = info.memory_locked();
+    REQUIRE(memlock.has_value());
+    CHECK(*memlock > 0);
+    CHECK(info.info_size() >= offsetof(bpf_prog_info, verified_insns) + sizeof(std::uint32_t));
+
+    // The fd stays the same program: a second read agrees.
+    const ProgramInfo again = info_of(filter);
+    CHECK(again.id() == info.id());
+    CHECK(again.tag() == info.tag());
+}
+
+TEST_CASE("info tag matches bpftool") {
+    REQUIRE_KERNEL(4, 15, "program ids and names");
+    const SocketFilter filter = loaded("info_tag", filters::trim_tail<3>);
+    const ProgramInfo info = info_of(filter);
+    const std::string hex = info.tag_hex();
+    CHECK(hex.size() == 16);
+    CHECK(hex.find_first_not_of("0123456789abcdef") == std::string::npos);
+    CHECK(hex != std::string(16, '0'));
+
+    const auto shown = output_of("bpftool prog show id " + std::to_string(info.id()));
+    INFO(shown.value_or("bpftool failed"));
+    REQUIRE(shown.has_value());
+    CHECK(contains(*shown, std::to_string(info.id()) + ": socket_filter"));
+    CHECK(contains(*shown, "tag " + hex));
+    CHECK(contains(*shown, "name info_tag"));
+
+    // The tag hashes the instructions: another program has another tag; the same one has the same tag.
+    const SocketFilter other = loaded("info_tag2", filters::trim_tail<4>);
+    CHECK(info_of(other).tag() != info.tag());
+    const SocketFilter same = loaded("info_tag3", filters::trim_tail<3>);
+    CHECK(info_of(same).tag() == info.tag());
+    CHECK(info_of(same).id() != info.id());
+}
+
+TEST_CASE("info gpl_compatible follows the license") {
+    REQUIRE_KERNEL(5, 1, "bpf_prog_info.gpl_compatible");
+    const SocketFilter gpl = loaded("info_gpl", filters::pass, "GPL");
+    const SocketFilter dual = loaded("info_dual", filters::pass, "Dual MIT/GPL");
+    const SocketFilter proprietary = loaded("info_prop", filters::pass, "Proprietary");
+    CHECK(info_of(gpl).gpl_compatible() == std::optional<bool>(true));
+    CHECK(info_of(dual).gpl_compatible() == std::optional<bool>(true));
+    CHECK(info_of(proprietary).gpl_compatible() == std::optional<bool>(false));
+    CHECK(proprietary.license() == "Proprietary");
+}
+
+TEST_CASE("info id is listed in loaded_programs") {
+    REQUIRE_KERNEL(4, 13, "BPF_PROG_GET_NEXT_ID");
+    const SocketFilter filter = loaded("info_listed", filters::drop_all);
+    const ProgramInfo info = info_of(filter);
+    const auto programs = loaded_programs();
+    INFO((programs ? std::string() : programs.error().message()));
+    REQUIRE(programs.has_value());
+    const ProgramInfo* found = nullptr;
+    std::uint32_t previous = 0;
+    bool ascending = true;
+    for (const auto& program : *programs) {
+        if (program.id() <= previous) ascending = false;
+        previous = program.id();
+        if (program.id() == info.id()) found = &program;
+    }
+    CHECK(ascending);
+    REQUIRE(found != nullptr);
+    CHECK(found->name() == std::optional<std::string_view>("info_listed"));
+    CHECK(found->tag() == info.tag());
+    CHECK(found->program_type() == BPF_PROG_TYPE_SOCKET_FILTER);
+}
+
+TEST_CASE("info run statistics") {
+    REQUIRE_KERNEL(5, 8, "BPF_ENABLE_STATS");
+    const SocketFilter filter = loaded("info_stats", filters::pass);
+    auto stats = enable_stats();
+    INFO((stats ? std::string() : stats.error().message()));
+    REQUIRE(stats.has_value());
+    CHECK(stats->fd() >= 3);
+
+    const ProgramInfo start = info_of(filter);
+    REQUIRE(start.run_count().has_value());
+    REQUIRE(start.run_time().has_value());
+    CHECK(*start.run_count() == 0);
+
+    SECTION("packets through an attached filter") {
+        auto pair = unix_dgram_pair();
+        REQUIRE(filter.attach(pair.receiver.get()).has_value());
+        for (int i = 0; i < 5; ++i) {
+            REQUIRE(send(pair.sender.get(), "counted", 7, 0) == 7);
+            REQUIRE(receive(pair.receiver.get()) == std::optional<std::string>("counted"));
+        }
+        const ProgramInfo end = info_of(filter);
+        CHECK(end.run_count() == std::optional<std::uint64_t>(5));
+        CHECK(end.run_time() > std::optional<std::chrono::nanoseconds>(std::chrono::nanoseconds(0)));
+    }
+    SECTION("test_run with repeat") {
+        std::array<std::byte, 64> frame{};
+        const auto ran = filter.test_run({.data_in = frame, .repeat = 1000});
+        INFO((ran ? std::string() : ran.error().message()));
+        REQUIRE(ran.has_value());
+        CHECK(ran->return_value == 50);
+        const ProgramInfo end = info_of(filter);
+        // The test runner goes through the same counting entry as real packets: one count per repetition.
+        CHECK(end.run_count() == std::optional<std::uint64_t>(1000));
+        CHECK(end.run_time() > std::optional<std::chrono::nanoseconds>(std::chrono::nanoseconds(0)));
+    }
+}
+
+TEST_CASE("info fd reopens the program by id") {
+    REQUIRE_KERNEL(4, 13, "BPF_PROG_GET_FD_BY_ID");
+    const SocketFilter filter = loaded("info_reopen", filters::trim_tail<1>);
+    const ProgramInfo info = info_of(filter);
+    auto reopened = info.fd();
+    INFO((reopened ? std::string() : reopened.error().message()));
+    REQUIRE(reopened.has_value());
+    CHECK(reopened->get() >= 3);
+    CHECK(reopened->get() != filter.fd()->get().get());
+    const auto reread = ProgramInfo::from_fd(*reopened);
+    REQUIRE(reread.has_value());
+    CHECK(reread->id() == info.id());
+    CHECK(reread->name() == std::optional<std::string_view>("info_reopen"));
+
+    // The reopened fd works like the original one (trim_tail<1>: unix sockets see the payload alone).
+    auto pair = unix_dgram_pair();
+    const int program_fd = reopened->get();
+    REQUIRE(setsockopt(pair.receiver.get(), SOL_SOCKET, SO_ATTACH_BPF, &program_fd, sizeof program_fd) == 0);
+    REQUIRE(send(pair.sender.get(), "abcd", 4, 0) == 4);
+    CHECK(receive(pair.receiver.get()) == std::optional<std::string>("abc"));
+}
+
+TEST_CASE("info of something that is not a program") {
+    REQUIRE_KERNEL(4, 13, "BPF_OBJ_GET_INFO_BY_FD");
+    auto pair = unix_dgram_pair();
+    const auto info = ProgramInfo::from_fd(pair.sender.get());
+    REQUIRE_FALSE(info.has_value());
+    INFO(info.error().message());
+    CHECK(info.error().operation() == "BPF_OBJ_GET_INFO_BY_FD");
+    CHECK(info.error().kind() == ErrorKind::InvalidArgument);
+
+    const auto closed = ProgramInfo::from_fd(-1);
+    REQUIRE_FALSE(closed.has_value());
+    INFO(closed.error().message());
+    // 6.18 says EBADFD (77) for an fd that is not open; older kernels say EBADF.
+    const int closed_errno = closed.error().code().value();
+    CHECK((closed_errno == EBADF || closed_errno == EBADFD));
+}
+
+TEST_CASE("info before load") {
+    auto filter = SocketFilter::create("info_none", filters::pass);
+    REQUIRE(filter.has_value());
+    const auto info = filter->info();
+    REQUIRE_FALSE(info.has_value());
+    CHECK(info.error().kind() == ErrorKind::NotLoaded);
+}
