@@ -6,6 +6,7 @@
 
 #include "errno_names.hpp"
 #include "sockfilter/error.hpp"
+#include "text.hpp"
 
 namespace sockfilter {
 
@@ -189,7 +190,7 @@ std::string Error::message() const {
         out += errno_ == detail::kernel_enotsupp ? std::string("operation not supported") : code().message();
         const auto name = detail::errno_name(errno_);
         out += " (";
-        out += name.empty() ? "errno " + std::to_string(errno_) : std::string(name);
+        out += name.empty() ? detail::concat({"errno ", static_cast<std::uint64_t>(errno_)}) : std::string(name);
         out += ')';
     } else {
         out += " failed";
@@ -205,9 +206,9 @@ std::string Error::message() const {
     }
     if (sizes_.data || sizes_.ctx || sizes_.log) {
         out += " Needed:";
-        if (sizes_.data) out += " data_out " + std::to_string(*sizes_.data) + " bytes";
-        if (sizes_.ctx) out += " ctx_out " + std::to_string(*sizes_.ctx) + " bytes";
-        if (sizes_.log) out += " log " + std::to_string(*sizes_.log) + " bytes";
+        if (sizes_.data) out += detail::concat({" data_out ", *sizes_.data, " bytes"});
+        if (sizes_.ctx) out += detail::concat({" ctx_out ", *sizes_.ctx, " bytes"});
+        if (sizes_.log) out += detail::concat({" log ", *sizes_.log, " bytes"});
         out += '.';
     }
     if (!log_.empty()) {

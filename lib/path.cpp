@@ -3,6 +3,7 @@
 #include <string>
 
 #include "sockfilter/path.hpp"
+#include "text.hpp"
 
 namespace sockfilter::sys {
 
@@ -10,14 +11,13 @@ Result<PathBuffer> PathBuffer::from(std::string_view path) {
     if (path.empty()) return fail(ErrorKind::InvalidArgument, "path", 0, "the path is empty");
     if (path.find('\0') != std::string_view::npos) {
         return fail(ErrorKind::InvalidArgument, "path", 0,
-                    "the path contains a NUL byte at offset " + std::to_string(path.find('\0')) +
-                        "; the kernel would see only the part before it");
+                    detail::concat({"the path contains a NUL byte at offset ", path.find('\0'),
+                                    "; the kernel would see only the part before it"}));
     }
     PathBuffer buffer;
     if (path.size() >= sizeof buffer.bytes_) {
         return fail(ErrorKind::InvalidArgument, "path", 0,
-                    "the path is " + std::to_string(path.size()) + " bytes long; the limit is " +
-                        std::to_string(sizeof buffer.bytes_ - 1));
+                    detail::concat({"the path is ", path.size(), " bytes long; the limit is ", sizeof buffer.bytes_ - 1}));
     }
     std::memcpy(buffer.bytes_, path.data(), path.size());
     buffer.bytes_[path.size()] = '\0';

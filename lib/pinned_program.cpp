@@ -6,6 +6,7 @@
 #include "fdinfo.hpp"
 #include "sockfilter/path.hpp"
 #include "sockfilter/sys.hpp"
+#include "text.hpp"
 
 namespace sockfilter::detail {
 
@@ -13,24 +14,23 @@ Result<ProgramFd> open_pinned_program(std::string_view path, std::optional<std::
     const auto buffer = sys::PathBuffer::from(path);
     if (!buffer) return std::unexpected(buffer.error());
     auto object = sys::obj_get(buffer->ref());
-    if (!object) return std::unexpected(std::move(object.error()).with_detail("opening pin " + std::string(path)));
+    if (!object) return std::unexpected(std::move(object.error()).with_detail(detail::concat({"opening pin ", path})));
     const auto kind = read_fdinfo(object->get());
     if (!kind) {
         return fail(ErrorKind::NotSupported, "BPF_OBJ_GET", 0,
-                    "cannot tell what is pinned at " + std::string(path) +
-                        ": /proc/self/fdinfo is unreadable (mount /proc)");
+                    concat({"cannot tell what is pinned at ", path, ": /proc/self/fdinfo is unreadable (mount /proc)"}));
     }
-    const std::string where = " is pinned at " + std::string(path);
+    const std::string where = concat({" is pinned at ", path});
     if (kind->map_type) {
         return fail(ErrorKind::UnexpectedProgramType, "BPF_OBJ_GET", 0,
-                    "a map (type " + std::to_string(*kind->map_type) + ")" + where + ", not a program");
+                    concat({"a map (type ", std::uint64_t{*kind->map_type}, ")", where, ", not a program"}));
     }
-    if (kind->link) return fail(ErrorKind::UnexpectedProgramType, "BPF_OBJ_GET", 0, "a BPF link" + where + ", not a program");
-    if (!kind->prog_type) return fail(ErrorKind::UnexpectedProgramType, "BPF_OBJ_GET", 0, "an unknown BPF object" + where);
+    if (kind->link) return fail(ErrorKind::UnexpectedProgramType, "BPF_OBJ_GET", 0, concat({"a BPF link", where, ", not a program"}));
+    if (!kind->prog_type) return fail(ErrorKind::UnexpectedProgramType, "BPF_OBJ_GET", 0, concat({"an unknown BPF object", where}));
     if (wanted_type && *kind->prog_type != *wanted_type) {
         return fail(ErrorKind::UnexpectedProgramType, "BPF_OBJ_GET", 0,
-                    "a program of type " + std::to_string(*kind->prog_type) + where + ", expected type " +
-                        std::to_string(*wanted_type) + " (BPF_PROG_TYPE_SOCKET_FILTER is 1)");
+                    concat({"a program of type ", std::uint64_t{*kind->prog_type}, where, ", expected type ",
+                            std::uint64_t{*wanted_type}, " (BPF_PROG_TYPE_SOCKET_FILTER is 1)"}));
     }
     return ProgramFd(std::move(*object));
 }

@@ -9,6 +9,7 @@
 #include "sockfilter/path.hpp"
 #include "sockfilter/sys.hpp"
 #include "syscall.hpp"
+#include "text.hpp"
 
 namespace sockfilter {
 
@@ -27,14 +28,13 @@ std::unexpected<Error> not_loaded(const char* operation) {
 Result<Program> Program::make(std::string_view name, std::span<const Insn> instructions, std::string_view license) {
     if (name.size() >= BPF_OBJ_NAME_LEN) {
         return fail(ErrorKind::InvalidArgument, "program name", 0,
-                    "\"" + std::string(name) + "\" has " + std::to_string(name.size()) +
-                        " characters; the kernel allows at most 15");
+                    detail::concat({"\"", name, "\" has ", name.size(), " characters; the kernel allows at most 15"}));
     }
     for (std::size_t i = 0; i < name.size(); ++i) {
         if (!is_name_char(name[i])) {
             return fail(ErrorKind::InvalidArgument, "program name", 0,
-                        "character " + std::to_string(i) + " of \"" + std::string(name) +
-                            "\" is not one of A-Z a-z 0-9 _ . (the only ones the kernel accepts)");
+                        detail::concat({"character ", i, " of \"", name,
+                                        "\" is not one of A-Z a-z 0-9 _ . (the only ones the kernel accepts)"}));
         }
     }
     if (instructions.empty()) {
@@ -96,12 +96,12 @@ Result<void> Program::pin(std::string_view path) {
     if (!fd_) return not_loaded("BPF_OBJ_PIN");
     if (!pin_path_.empty()) {
         return fail(ErrorKind::AlreadyExists, "BPF_OBJ_PIN", 0,
-                    "this program is already pinned at " + pin_path_ + "; unpin() it first");
+                    detail::concat({"this program is already pinned at ", pin_path_, "; unpin() it first"}));
     }
     const auto buffer = sys::PathBuffer::from(path);
     if (!buffer) return std::unexpected(buffer.error());
     if (auto pinned = sys::obj_pin(fd_.get(), buffer->ref()); !pinned) {
-        return std::unexpected(std::move(pinned.error()).with_detail("pinning at " + std::string(path)));
+        return std::unexpected(std::move(pinned.error()).with_detail(detail::concat({"pinning at ", path})));
     }
     pin_path_.assign(path);  // only now: unpin() must never remove a file we did not create
     return {};
@@ -111,7 +111,7 @@ Result<void> Program::unpin() {
     if (pin_path_.empty()) return fail(ErrorKind::NotFound, "unpin", 0, "this program holds no pin of its own");
     const int ret = detail::os::unlink(pin_path_.c_str());
     if (ret < 0 && ret != -ENOENT) {
-        return std::unexpected(Error::from_errno("unpin", -ret, "removing " + pin_path_));
+        return std::unexpected(Error::from_errno("unpin", -ret, detail::concat({"removing ", pin_path_})));
     }
     pin_path_.clear();  // already gone (removed by someone else) counts as unpinned
     return {};

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "errno_names.hpp"
+#include "text.hpp"
 
 namespace sockfilter::detail {
 
@@ -55,8 +56,8 @@ Result<ProgramFd> retry_into(sys::ProgLoadRequest request, std::span<char> buffe
 Result<ProgramFd> load_with_log_retry(sys::ProgLoadRequest request, const LoadOptions& options) {
     if (!options.log_buffer.empty() && options.log_buffer.size() < min_log_size) {
         return fail(ErrorKind::InvalidArgument, "BPF_PROG_LOAD", 0,
-                    "LoadOptions::log_buffer holds " + std::to_string(options.log_buffer.size()) +
-                        " bytes; the kernel needs at least 128 (or pass none and sockfilter allocates one)");
+                    concat({"LoadOptions::log_buffer holds ", options.log_buffer.size(),
+                            " bytes; the kernel needs at least 128 (or pass none and sockfilter allocates one)"}));
     }
     request.log = {};
     request.flags = options.flags;
@@ -85,7 +86,7 @@ Result<ProgramFd> load_with_log_retry(sys::ProgLoadRequest request, const LoadOp
     if (!captured.text.empty()) {
         error.with_kind(ErrorKind::VerifierRejected);
     } else if (captured.retry_error && captured.retry_error->code() != error.code()) {
-        error.with_detail("the retry with a verifier log failed too: " + captured.retry_error->message());
+        error.with_detail(concat({"the retry with a verifier log failed too: ", captured.retry_error->message()}));
     }
     return std::unexpected(std::move(error));
 }

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "syscall.hpp"
+#include "text.hpp"
 
 namespace sockfilter::sys {
 
@@ -32,7 +33,7 @@ Result<OwnedFd> adopt(long ret, const char* operation) {
     const int moved = detail::os::dup_cloexec(fd.get(), 3);
     if (moved < 0) {
         return std::unexpected(Error::from_errno("F_DUPFD_CLOEXEC", -moved,
-                                                 std::string("moving the fd from ") + operation + " above 2"));
+                                                 detail::concat({"moving the fd from ", operation, " above 2"})));
     }
     return OwnedFd(moved);
 }
@@ -66,7 +67,7 @@ constexpr int max_eagain_retries = 5;
 Result<ProgramFd> prog_load(const ProgLoadRequest& request) {
     if (request.name.size() >= BPF_OBJ_NAME_LEN) {
         return fail(ErrorKind::InvalidArgument, "BPF_PROG_LOAD", 0,
-                    "the program name \"" + std::string(request.name) + "\" is longer than 15 bytes");
+                    detail::concat({"the program name \"", request.name, "\" is longer than 15 bytes"}));
     }
     if (request.log.size() > UINT32_MAX || request.insns.size() > UINT32_MAX) {
         return fail(ErrorKind::InvalidArgument, "BPF_PROG_LOAD", 0, "the log buffer or program exceeds 4 GiB");
