@@ -199,7 +199,7 @@ std::string Error::message() const {
         out += ": ";
         append_printable(out, detail_);
     }
-    out += '.';
+    if (out.back() != '.') out += '.';  // a detail may end a sentence of its own (a nested message)
     if (const auto hint = hint_for(operation_, errno_, !log_.empty()); !hint.empty() && errno_ != 0) {
         out += " Hint: ";
         out += hint;

@@ -1,0 +1,35 @@
+#!/bin/sh
+# The shared library may depend only on the C and C++ runtimes: prints its NEEDED entries and fails on any
+# other. Usage: check_needed.sh LIBRARY | static   (exit 77, meson's "skipped", for a static-only build)
+set -eu
+
+if [ "$#" -ne 1 ]; then
+    echo "usage: $0 LIBRARY | static" >&2
+    exit 2
+fi
+if [ "$1" = static ]; then
+    echo "SKIPPED: default_library=static builds no shared library"
+    exit 77
+fi
+if ! command -v readelf >/dev/null 2>&1; then
+    echo "SKIPPED: readelf (binutils) is not installed"
+    exit 77
+fi
+
+needed=$(readelf -d "$1" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
+if [ -z "$needed" ]; then
+    echo "no NEEDED entries found in $1 (not a shared library?)" >&2
+    exit 1
+fi
+
+status=0
+for library in $needed; do
+    case "$library" in
+        libc.so.* | libstdc++.so.* | libm.so.* | libgcc_s.so.* | ld-linux*.so.*)
+            echo "ok: $library" ;;
+        *)
+            echo "unexpected NEEDED entry: $library" >&2
+            status=1 ;;
+    esac
+done
+exit "$status"

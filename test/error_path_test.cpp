@@ -1,0 +1,241 @@
+// Error paths the kernel will not produce on demand, through the fake OS layer (support/fake_syscall.cpp):
+// EAGAIN retries, a failing retry with a log, fds handed out on 0–2, and dup failures.
+#include <catch2/catch.hpp>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <string>
+
+#include "fake_syscall.hpp"
+#include "filters.hpp"
+#include "skip.hpp"
+#include "sockfilter/program_info.hpp"
+#include "sockfilter/socket_filter.hpp"
+
+using namespace sockfilter;
+using namespace sockfilter_test;
+
+namespace {
+
+// Disarms the fake on entry and exit, so a failed REQUIRE leaves nothing armed for the next case.
+struct FakeScope {
+    FakeScope() { fake::reset(); }
+    ~FakeScope() { fake::reset(); }
+    FakeScope(const FakeScope&) = delete;
+    FakeScope& operator=(const FakeScope&) = delete;
+};
+
+// Keeps a copy of standard input and puts it back, whatever happens to fd 0 meanwhile.
+struct SavedStdin {
+    int copy = fcntl(0, F_DUPFD_CLOEXEC, 3);
+    SavedStdin() { REQUIRE(copy >= 3); }
+    ~SavedStdin() {
+        dup2(copy, 0);
+        close(copy);
+    }
+    SavedStdin(const SavedStdin&) = delete;
+    SavedStdin& operator=(const SavedStdin&) = delete;
+};
+
+SocketFilter created(std::string_view name, std::span<const Insn> instructions) {
+    auto filter = SocketFilter::create(name, instructions);
+    REQUIRE(filter.has_value());
+    return std::move(*filter);
+}
+
+std::string message_of(const Result<void>& result) { return result ? std::string("succeeded") : result.error().message(); }
+
+bool contains(std::string_view text, std::string_view part) { return text.find(part) != std::string_view::npos; }
+
+bool is_open(int fd) { return fcntl(fd, F_GETFD) != -1; }
+
+constexpr auto exit_without_r0 = sockfilter::insn::program(sockfilter::insn::exit());
+
+}  // namespace
+
+TEST_CASE("error path EAGAIN is retried") {
+    REQUIRE_KERNEL(3, 19, "BPF_PROG_LOAD");
+    FakeScope scope;
+    SocketFilter filter = created("eagain3", filters::pass);
+    fake::fail_bpf(BPF_PROG_LOAD, EAGAIN, 3);
+    const auto load = filter.load();
+    INFO(message_of(load));
+    REQUIRE(load.has_value());
+    CHECK(fake::bpf_calls(BPF_PROG_LOAD) == 4);
+    CHECK(filter.is_loaded());
+
+    // Five interruptions in a row are still retried: the sixth attempt succeeds.
+    fake::reset();
+    SocketFilter five = created("eagain5", filters::pass);
+    fake::fail_bpf(BPF_PROG_LOAD, EAGAIN, 5);
+    const auto load5 = five.load();
+    INFO(message_of(load5));
+    REQUIRE(load5.has_value());
+    CHECK(fake::bpf_calls(BPF_PROG_LOAD) == 6);
+}
+
+TEST_CASE("error path EAGAIN gives up after six attempts") {
+    REQUIRE_KERNEL(3, 19, "BPF_PROG_LOAD");
+    FakeScope scope;
+    SocketFilter filter = created("eagain6", filters::pass);
+    fake::fail_bpf(BPF_PROG_LOAD, EAGAIN, 6);
+    const auto load = filter.load();
+    REQUIRE_FALSE(load.has_value());
+    const std::string message = load.error().message();
+    INFO(message);
+    CHECK(load.error().code() == std::errc::resource_unavailable_try_again);
+    CHECK(load.error().kind() == ErrorKind::SyscallFailed);
+    CHECK(contains(message, "EAGAIN"));
+    CHECK(contains(message, "interrupted"));
+    CHECK(load.error().verifier_log().empty());
+    // No retry with a log: the verifier has nothing to say about signals.
+    CHECK(fake::bpf_calls(BPF_PROG_LOAD) == 6);
+    CHECK_FALSE(filter.is_loaded());
+}
+
+TEST_CASE("error path a failing log retry keeps the first errno") {
+    REQUIRE_KERNEL(3, 19, "BPF_PROG_LOAD");
+    FakeScope scope;
+
+    SECTION("the kernel rejects then the retry fails") {
+        // The real verifier refuses the program (EACCES); the retry with a log is made to fail with ENOMEM.
+        SocketFilter filter = created("retry_enomem", exit_without_r0);
+        fake::fail_bpf(BPF_PROG_LOAD, ENOMEM, 1, 1);
+        const auto load = filter.load();
+        REQUIRE_FALSE(load.has_value());
+        const std::string message = load.error().message();
+        INFO(message);
+        CHECK(fake::bpf_calls(BPF_PROG_LOAD) == 2);
+        CHECK(load.error().code() == std::errc::permission_denied);  // the first attempt's EACCES
+        CHECK(load.error().verifier_log().empty());
+        CHECK(load.error().kind() != ErrorKind::VerifierRejected);  // no log to show for it
+        CHECK(contains(message, "EACCES"));
+        CHECK(contains(message, "the retry with a verifier log failed too"));
+        CHECK(contains(message, "ENOMEM"));
+        CHECK_FALSE(contains(message, ".."));  // the nested message ends its own sentence
+    }
+    SECTION("both attempts fail before the kernel") {
+        SocketFilter filter = created("retry_einval", filters::pass);
+        fake::fail_bpf(BPF_PROG_LOAD, EINVAL, 1);
+        const auto first_only = filter.load();
+        // The first attempt fails (EINVAL), the retry with a log reaches the kernel and succeeds.
+        INFO(message_of(first_only));
+        CHECK(first_only.has_value());
+        CHECK(fake::bpf_calls(BPF_PROG_LOAD) == 2);
+        REQUIRE(filter.unload().has_value());
+
+        fake::reset();
+        fake::fail_bpf(BPF_PROG_LOAD, EINVAL, 2);
+        const auto both = filter.load();
+        REQUIRE_FALSE(both.has_value());
+        INFO(both.error().message());
+        CHECK(both.error().code() == std::errc::invalid_argument);
+        CHECK(both.error().kind() == ErrorKind::InvalidArgument);
+        CHECK(both.error().verifier_log().empty());
+        // Same errno twice: no second story in the detail.
+        CHECK_FALSE(contains(both.error().message(), "failed too"));
+    }
+}
+
+TEST_CASE("error path the retry log overflows a caller buffer") {
+    REQUIRE_KERNEL(6, 4, "the rotating verifier log");
+    FakeScope scope;
+    // The first attempt fails (fake EINVAL) with a program the verifier accepts; the retry's log at level 2
+    // does not fit 128 bytes, which Linux 6.4+ reports as ENOSPC although the program loads. The library
+    // must not hand back a loaded program it cannot keep, nor lose the first errno.
+    SocketFilter filter = created("retry_nospc", filters::pass);
+    std::array<char, 128> buffer{};
+    fake::fail_bpf(BPF_PROG_LOAD, EINVAL, 1);
+    const auto load = filter.load({.log_level = 2, .log_buffer = buffer});
+    INFO(message_of(load));
+    REQUIRE_FALSE(load.has_value());
+    CHECK(load.error().code() == std::errc::invalid_argument);
+    CHECK(load.error().verifier_log_truncated());
+    CHECK_FALSE(filter.is_loaded());
+}
+
+TEST_CASE("error path a fd on 0 is moved above 2") {
+    REQUIRE_KERNEL(3, 19, "BPF_PROG_LOAD");
+    FakeScope scope;
+    SavedStdin saved;
+    SocketFilter filter = created("low_fd", filters::pass);
+    fake::land_next_fd_on(BPF_PROG_LOAD, 0);
+    const auto load = filter.load();
+    const bool stdin_was_closed = !is_open(0);
+    INFO(message_of(load));
+    REQUIRE(load.has_value());
+    const int fd = filter.fd()->get().get();
+    CHECK(fd >= 3);
+    CHECK(stdin_was_closed);  // the library closed the fd it moved away from
+    CHECK(fake::dup_calls() == 1);
+    const auto info = filter.info();
+    REQUIRE(info.has_value());
+    CHECK(info->program_type() == BPF_PROG_TYPE_SOCKET_FILTER);
+}
+
+TEST_CASE("error path moving a low fd fails") {
+    REQUIRE_KERNEL(3, 19, "BPF_PROG_LOAD");
+    FakeScope scope;
+    SavedStdin saved;
+    SocketFilter filter = created("low_fd_fail", filters::pass);
+    fake::land_next_fd_on(BPF_PROG_LOAD, 0);
+    fake::fail_dup(EMFILE);
+    const auto load = filter.load();
+    const bool stdin_was_closed = !is_open(0);
+    REQUIRE_FALSE(load.has_value());
+    const std::string message = load.error().message();
+    INFO(message);
+    CHECK(load.error().code() == std::errc::too_many_files_open);
+    CHECK(load.error().operation() == "F_DUPFD_CLOEXEC");
+    CHECK(contains(message, "BPF_PROG_LOAD"));
+    CHECK(contains(message, "above 2"));
+    CHECK(stdin_was_closed);  // the program fd on 0 was not leaked
+    CHECK_FALSE(filter.is_loaded());
+}
+
+TEST_CASE("error path try_clone cannot dup") {
+    REQUIRE_KERNEL(3, 19, "BPF_PROG_LOAD");
+    FakeScope scope;
+    SocketFilter filter = created("clone_fail", filters::pass);
+    REQUIRE(filter.load().has_value());
+    const auto fd = filter.fd();
+    REQUIRE(fd.has_value());
+
+    fake::fail_dup(EMFILE);
+    const auto clone = fd->get().try_clone();
+    REQUIRE_FALSE(clone.has_value());
+    const std::string message = clone.error().message();
+    INFO(message);
+    CHECK(clone.error().code() == std::errc::too_many_files_open);
+    CHECK(clone.error().kind() == ErrorKind::SyscallFailed);
+    CHECK(contains(message, "EMFILE"));
+    CHECK(contains(message, "file descriptors"));
+
+    // Disarmed, the same call works.
+    const auto again = fd->get().try_clone();
+    REQUIRE(again.has_value());
+    CHECK(again->get() >= 3);
+}
+
+TEST_CASE("error path info and pin failures carry the errno") {
+    REQUIRE_KERNEL(4, 13, "BPF_OBJ_GET_INFO_BY_FD");
+    FakeScope scope;
+    SocketFilter filter = created("info_fail", filters::pass);
+    REQUIRE(filter.load().has_value());
+
+    fake::fail_bpf(BPF_OBJ_GET_INFO_BY_FD, EFAULT);
+    const auto info = filter.info();
+    REQUIRE_FALSE(info.has_value());
+    INFO(info.error().message());
+    CHECK(info.error().code() == std::errc::bad_address);
+    CHECK(info.error().operation() == "BPF_OBJ_GET_INFO_BY_FD");
+
+    fake::fail_bpf(BPF_OBJ_PIN, EACCES);
+    const auto pinned = filter.pin("/nonexistent-sockfilter-dir/p");
+    REQUIRE_FALSE(pinned.has_value());
+    INFO(pinned.error().message());
+    CHECK(pinned.error().kind() == ErrorKind::PermissionDenied);
+    CHECK(contains(pinned.error().message(), "no write permission"));
+    CHECK_FALSE(filter.pinned_path().has_value());
+}

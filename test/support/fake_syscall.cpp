@@ -1,0 +1,128 @@
+// Test support: the library's OS choke point (lib/syscall.hpp) with failures on demand. Each function
+// makes the real call unless the test armed a failure for it (see fake_syscall.hpp).
+#include "fake_syscall.hpp"
+
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+
+#include "syscall.hpp"
+
+namespace sockfilter_test::fake {
+
+namespace {
+
+struct Armed {
+    int command = -1;  // bpf command, or -1 for any
+    int errno_value = 0;
+    int skip = 0;
+    int times = 0;
+
+    // True when this call must fail (and counts it).
+    bool take(int call_command) noexcept {
+        if (times <= 0 || (command >= 0 && command != call_command)) return false;
+        if (skip > 0) {
+            --skip;
+            return false;
+        }
+        --times;
+        return true;
+    }
+};
+
+struct State {
+    Armed bpf;
+    Armed dup;
+    int land_command = -1;
+    int land_fd = -1;
+    std::array<int, 64> bpf_counts{};
+    int dup_count = 0;
+};
+
+State& state() noexcept {
+    static State instance;
+    return instance;
+}
+
+}  // namespace
+
+void fail_bpf(int command, int errno_value, int times, int skip) {
+    state().bpf = Armed{command, errno_value, skip, times};
+}
+
+void fail_dup(int errno_value, int times, int skip) { state().dup = Armed{-1, errno_value, skip, times}; }
+
+void land_next_fd_on(int command, int low_fd) {
+    state().land_command = command;
+    state().land_fd = low_fd;
+}
+
+int bpf_calls(int command) {
+    if (command < 0 || static_cast<std::size_t>(command) >= state().bpf_counts.size()) return 0;
+    return state().bpf_counts[static_cast<std::size_t>(command)];
+}
+
+int dup_calls() { return state().dup_count; }
+
+void reset() { state() = State{}; }
+
+}  // namespace sockfilter_test::fake
+
+namespace sockfilter::detail::os {
+
+namespace {
+long result_or_errno(long ret) noexcept { return ret < 0 ? -errno : ret; }
+int result_or_errno(int ret) noexcept { return ret < 0 ? -errno : ret; }
+}  // namespace
+
+long bpf(int command, void* attr, unsigned int size) noexcept {
+    auto& fake = sockfilter_test::fake::state();
+    if (command >= 0 && static_cast<std::size_t>(command) < fake.bpf_counts.size()) {
+        ++fake.bpf_counts[static_cast<std::size_t>(command)];
+    }
+    if (fake.bpf.take(command)) return -fake.bpf.errno_value;
+    const long ret = result_or_errno(::syscall(__NR_bpf, command, attr, size));
+    if (ret >= 3 && fake.land_command == command && fake.land_fd >= 0) {
+        const int low = fake.land_fd;
+        fake.land_command = -1;
+        fake.land_fd = -1;
+        if (::dup3(static_cast<int>(ret), low, O_CLOEXEC) < 0) {
+            const int error = errno;
+            ::close(static_cast<int>(ret));
+            return -error;
+        }
+        ::close(static_cast<int>(ret));
+        return low;
+    }
+    return ret;
+}
+
+int setsockopt(int fd, int level, int name, const void* value, socklen_t length) noexcept {
+    return result_or_errno(::setsockopt(fd, level, name, value, length));
+}
+
+int close(int fd) noexcept { return result_or_errno(::close(fd)); }
+
+int dup_cloexec(int fd, int lowest) noexcept {
+    auto& fake = sockfilter_test::fake::state();
+    ++fake.dup_count;
+    if (fake.dup.take(-1)) return -fake.dup.errno_value;
+    return result_or_errno(::fcntl(fd, F_DUPFD_CLOEXEC, lowest));
+}
+
+int open_read_only(const char* path) noexcept { return result_or_errno(::open(path, O_RDONLY | O_CLOEXEC)); }
+
+long read(int fd, void* buffer, std::size_t size) noexcept { return result_or_errno(::read(fd, buffer, size)); }
+
+int unlink(const char* path) noexcept { return result_or_errno(::unlink(path)); }
+
+int set_memlock_limit(unsigned long long value) noexcept {
+    const rlimit limit{static_cast<rlim_t>(value), static_cast<rlim_t>(value)};
+    return result_or_errno(::setrlimit(RLIMIT_MEMLOCK, &limit));
+}
+
+}  // namespace sockfilter::detail::os

@@ -1,0 +1,27 @@
+// Test support: controls for the fake OS layer (fake_syscall.cpp), linked instead of lib/syscall.cpp into
+// the error-path tests. Every call reaches the real kernel unless a failure is armed for it.
+#pragma once
+
+namespace sockfilter_test::fake {
+
+/// Makes calls of bpf(`command`) fail with `errno_value` without reaching the kernel: `skip` matching calls
+/// go through first, then the next `times` fail. Replaces any failure armed for bpf() before.
+void fail_bpf(int command, int errno_value, int times = 1, int skip = 0);
+
+/// The same for fcntl(F_DUPFD_CLOEXEC) (the library's dup_cloexec).
+void fail_dup(int errno_value, int times = 1, int skip = 0);
+
+/// The next successful bpf(`command`) that returns an fd hands it out as `low_fd` (0, 1 or 2) instead, as a
+/// kernel would for a process with that standard stream closed: the real fd is moved there with dup3.
+/// The caller must have saved whatever `low_fd` held and restore it afterwards.
+void land_next_fd_on(int command, int low_fd);
+
+/// Calls of bpf(`command`) seen since reset(), failed ones included.
+int bpf_calls(int command);
+/// Calls of dup_cloexec seen since reset().
+int dup_calls();
+
+/// Disarms everything and zeroes the counters.
+void reset();
+
+}  // namespace sockfilter_test::fake
