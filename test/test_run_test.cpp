@@ -158,10 +158,13 @@ TEST_CASE("test_run context mark round trip") {
     REQUIRE_KERNEL(4, 20, "BPF_PROG_TEST_RUN ctx_in and ctx_out");
     const SocketFilter filter = loaded("tr_mark", return_mark);
     const auto frame = ipv4_frame();
-    __sk_buff ctx_in{};
+    // memset, not {}: the kernel refuses non-zero bytes outside the settable fields, padding included.
+    __sk_buff ctx_in;
+    std::memset(&ctx_in, 0, sizeof ctx_in);
     ctx_in.mark = 42;
     ctx_in.priority = 7;
-    __sk_buff ctx_out{};
+    __sk_buff ctx_out;
+    std::memset(&ctx_out, 0, sizeof ctx_out);
     ctx_out.mark = 1;
     const auto ran = filter.test_run({
         .data_in = frame,
@@ -189,7 +192,8 @@ TEST_CASE("test_run context mark round trip") {
         CHECK(cut.error().sizes_needed().ctx == std::optional<std::uint32_t>(sizeof(__sk_buff)));
     }
     SECTION("a context field that may not be set") {
-        __sk_buff with_len{};
+        __sk_buff with_len;
+        std::memset(&with_len, 0, sizeof with_len);
         with_len.len = 100;
         const auto refused = filter.test_run({.data_in = frame, .ctx_in = std::as_bytes(std::span(&with_len, 1))});
         REQUIRE_FALSE(refused.has_value());
