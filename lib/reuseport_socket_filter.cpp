@@ -3,6 +3,8 @@
 
 #include <sys/socket.h>
 
+#include <string>
+
 #include "socket_option.hpp"
 
 namespace sockfilter {
@@ -22,7 +24,8 @@ Result<ReusePortSocketFilter> ReusePortSocketFilter::from_pin(std::string_view p
 
 Result<void> ReusePortSocketFilter::attach(SocketRef socket) const {
     const auto program = fd();
-    if (!program) return std::unexpected(program.error());
+    // Name the attach, not the fd() call, as the operation that failed.
+    if (!program) return fail(ErrorKind::NotLoaded, "SO_ATTACH_REUSEPORT_EBPF", 0, std::string(program.error().detail()));
     return detail::set_socket_option(socket.fd(), SO_ATTACH_REUSEPORT_EBPF, program->get().get(),
                                      "SO_ATTACH_REUSEPORT_EBPF");
 }

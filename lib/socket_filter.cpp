@@ -3,6 +3,8 @@
 
 #include <sys/socket.h>
 
+#include <string>
+
 #include "socket_option.hpp"
 
 namespace sockfilter {
@@ -22,7 +24,8 @@ Result<SocketFilter> SocketFilter::from_pin(std::string_view path) {
 
 Result<void> SocketFilter::attach(SocketRef socket) const {
     const auto program = fd();
-    if (!program) return std::unexpected(program.error());
+    // Name the attach, not the fd() call, as the operation that failed.
+    if (!program) return fail(ErrorKind::NotLoaded, "SO_ATTACH_BPF", 0, std::string(program.error().detail()));
     return detail::set_socket_option(socket.fd(), SO_ATTACH_BPF, program->get().get(), "SO_ATTACH_BPF");
 }
 

@@ -1,0 +1,16 @@
+#!/bin/sh
+# Checks that the first ```cpp block of README.md is, line for line, the compiled example file.
+# Usage: check_readme_example.sh README.md docs/examples/readme_example.cpp
+set -eu
+readme=$1
+example=$2
+block=$(awk '/^```cpp$/ { inside = 1; next } inside && /^```$/ { exit } inside { print }' "$readme")
+if [ -z "$block" ]; then
+    echo "no \`\`\`cpp block in $readme" >&2
+    exit 1
+fi
+if ! printf '%s\n' "$block" | diff -u "$example" - >&2; then
+    echo "the example in $readme differs from $example (diff above: - file, + README); make them identical" >&2
+    exit 1
+fi
+echo "README example matches $example"
