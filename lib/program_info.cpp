@@ -10,6 +10,7 @@
 #include "fdinfo.hpp"
 #include "pinned_program.hpp"
 #include "sockfilter/sys.hpp"
+#include "zero.hpp"
 
 namespace sockfilter {
 
@@ -27,17 +28,13 @@ std::span<std::byte> bytes_of(bpf_prog_info& info) noexcept {
     return {reinterpret_cast<std::byte*>(&info), sizeof info};
 }
 
-// Every byte zero, padding included: `bpf_prog_info{}` zeroes the members only, and the kernel refuses
-// non-zero bytes it does not know (E2BIG; on 6.18 the 4 bytes of tail padding after attach_btf_id).
-void zero(bpf_prog_info& info) noexcept { std::memset(&info, 0, sizeof info); }
-
 }  // namespace
 
 Result<ProgramInfo> ProgramInfo::from_fd(const ProgramFd& program) { return from_fd(program.get()); }
 
 Result<ProgramInfo> ProgramInfo::from_fd(int program_fd) {
     ProgramInfo out;
-    zero(out.info_);
+    detail::zero(out.info_);
     const auto size = sys::obj_get_info_by_fd(program_fd, bytes_of(out.info_));
     if (!size) return std::unexpected(size.error());
     out.info_size_ = *size;
@@ -46,7 +43,7 @@ Result<ProgramInfo> ProgramInfo::from_fd(int program_fd) {
         // added between the calls (never for socket filters, but keep the kernel's count honest).
         out.map_ids_.resize(out.info_.nr_map_ids);
         bpf_prog_info arrays;
-        zero(arrays);
+        detail::zero(arrays);
         arrays.nr_map_ids = static_cast<std::uint32_t>(out.map_ids_.size());
         arrays.map_ids = reinterpret_cast<std::uintptr_t>(out.map_ids_.data());
         const auto second = sys::obj_get_info_by_fd(program_fd, bytes_of(arrays));

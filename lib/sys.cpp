@@ -9,6 +9,7 @@
 #include <string>
 
 #include "syscall.hpp"
+#include "zero.hpp"
 #include "text.hpp"
 
 namespace sockfilter::sys {
@@ -72,7 +73,8 @@ Result<ProgramFd> prog_load(const ProgLoadRequest& request) {
     if (request.log.size() > UINT32_MAX || request.insns.size() > UINT32_MAX) {
         return fail(ErrorKind::InvalidArgument, "BPF_PROG_LOAD", 0, "the log buffer or program exceeds 4 GiB");
     }
-    ProgLoadAttr attr{};
+    ProgLoadAttr attr;
+    detail::zero(attr);
     attr.prog_type = request.program_type;
     attr.insn_cnt = static_cast<std::uint32_t>(request.insns.size());
     attr.insns = pointer_bits(request.insns.data());
@@ -100,7 +102,8 @@ Result<ProgramFd> prog_load(const ProgLoadRequest& request) {
 }
 
 Result<void> obj_pin(int fd, PathRef path) {
-    bpf_attr attr{};
+    bpf_attr attr;
+    detail::zero(attr);
     attr.pathname = pointer_bits(path.c_str());
     attr.bpf_fd = static_cast<std::uint32_t>(fd);
     const long ret = detail::os::bpf(BPF_OBJ_PIN, &attr, SOCKFILTER_ATTR_END(bpf_fd));
@@ -109,7 +112,8 @@ Result<void> obj_pin(int fd, PathRef path) {
 }
 
 Result<OwnedFd> obj_get(PathRef path, std::uint32_t file_flags) {
-    bpf_attr attr{};
+    bpf_attr attr;
+    detail::zero(attr);
     attr.pathname = pointer_bits(path.c_str());
     attr.file_flags = file_flags;
     return adopt(detail::os::bpf(BPF_OBJ_GET, &attr, SOCKFILTER_ATTR_END(file_flags)), "BPF_OBJ_GET");
@@ -117,7 +121,8 @@ Result<OwnedFd> obj_get(PathRef path, std::uint32_t file_flags) {
 
 Result<std::uint32_t> obj_get_info_by_fd(int fd, std::span<std::byte> info) {
     if (info.size() > UINT32_MAX) return fail(ErrorKind::InvalidArgument, "BPF_OBJ_GET_INFO_BY_FD", 0, "info buffer exceeds 4 GiB");
-    bpf_attr attr{};
+    bpf_attr attr;
+    detail::zero(attr);
     attr.info.bpf_fd = static_cast<std::uint32_t>(fd);
     attr.info.info_len = static_cast<std::uint32_t>(info.size());
     attr.info.info = pointer_bits(info.data());
@@ -133,7 +138,8 @@ Result<TestRunResult> prog_test_run(int program_fd, const TestRunOptions& option
     }
     // Empty spans go as NULL: a non-NULL data_out with size 0 would be written without bound.
     auto bits_or_null = [](auto span) { return span.empty() ? std::uint64_t{0} : pointer_bits(span.data()); };
-    bpf_attr attr{};
+    bpf_attr attr;
+    detail::zero(attr);
     attr.test.prog_fd = static_cast<std::uint32_t>(program_fd);
     attr.test.data_in = bits_or_null(options.data_in);
     attr.test.data_size_in = static_cast<std::uint32_t>(options.data_in.size());
@@ -162,7 +168,8 @@ Result<TestRunResult> prog_test_run(int program_fd, const TestRunOptions& option
 }
 
 Result<std::uint32_t> prog_get_next_id(std::uint32_t start_id) {
-    bpf_attr attr{};
+    bpf_attr attr;
+    detail::zero(attr);
     attr.start_id = start_id;
     const long ret = detail::os::bpf(BPF_PROG_GET_NEXT_ID, &attr, SOCKFILTER_ATTR_END(open_flags));
     if (ret < 0) return std::unexpected(Error::from_errno("BPF_PROG_GET_NEXT_ID", static_cast<int>(-ret)));
@@ -170,14 +177,16 @@ Result<std::uint32_t> prog_get_next_id(std::uint32_t start_id) {
 }
 
 Result<ProgramFd> prog_get_fd_by_id(std::uint32_t id) {
-    bpf_attr attr{};
+    bpf_attr attr;
+    detail::zero(attr);
     attr.prog_id = id;
     return Result<ProgramFd>(
         adopt(detail::os::bpf(BPF_PROG_GET_FD_BY_ID, &attr, SOCKFILTER_ATTR_END(open_flags)), "BPF_PROG_GET_FD_BY_ID"));
 }
 
 Result<OwnedFd> enable_stats(std::uint32_t type) {
-    bpf_attr attr{};
+    bpf_attr attr;
+    detail::zero(attr);
     attr.enable_stats.type = type;
     return adopt(detail::os::bpf(BPF_ENABLE_STATS, &attr, SOCKFILTER_ATTR_END(enable_stats.type)), "BPF_ENABLE_STATS");
 }
