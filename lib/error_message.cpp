@@ -18,6 +18,7 @@ std::string_view errno_name(int errno_value) noexcept {
     case ENOENT: return "ENOENT";
     case EINTR: return "EINTR";
     case EBADF: return "EBADF";
+    case EBADFD: return "EBADFD";
     case EAGAIN: return "EAGAIN";
     case ENOMEM: return "ENOMEM";
     case EACCES: return "EACCES";

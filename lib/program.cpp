@@ -87,6 +87,11 @@ Result<void> Program::unload() {
     return {};
 }
 
+Result<int> Program::loaded_fd(const char* operation) const {
+    if (!fd_) return not_loaded(operation);
+    return fd_.get();
+}
+
 Result<std::reference_wrapper<const ProgramFd>> Program::fd() const {
     if (!fd_) return not_loaded("fd");
     return std::cref(fd_);

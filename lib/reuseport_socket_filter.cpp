@@ -3,8 +3,6 @@
 
 #include <sys/socket.h>
 
-#include <string>
-
 #include "socket_option.hpp"
 
 namespace sockfilter {
@@ -23,10 +21,9 @@ Result<ReusePortSocketFilter> ReusePortSocketFilter::from_pin(std::string_view p
 }
 
 Result<void> ReusePortSocketFilter::attach(SocketRef socket) const {
-    const auto program = fd();
-    // Name the attach, not the fd() call, as the operation that failed.
-    if (!program) return fail(ErrorKind::NotLoaded, "SO_ATTACH_REUSEPORT_EBPF", 0, std::string(program.error().detail()));
-    return detail::set_socket_option(socket.fd(), SO_ATTACH_REUSEPORT_EBPF, program->get().get(),
+    const auto program = loaded_fd("SO_ATTACH_REUSEPORT_EBPF");
+    if (!program) return std::unexpected(program.error());
+    return detail::set_socket_option(socket.fd(), SO_ATTACH_REUSEPORT_EBPF, *program,
                                      "SO_ATTACH_REUSEPORT_EBPF");
 }
 

@@ -3,8 +3,6 @@
 
 #include <sys/socket.h>
 
-#include <string>
-
 #include "socket_option.hpp"
 
 namespace sockfilter {
@@ -23,10 +21,9 @@ Result<SocketFilter> SocketFilter::from_pin(std::string_view path) {
 }
 
 Result<void> SocketFilter::attach(SocketRef socket) const {
-    const auto program = fd();
-    // Name the attach, not the fd() call, as the operation that failed.
-    if (!program) return fail(ErrorKind::NotLoaded, "SO_ATTACH_BPF", 0, std::string(program.error().detail()));
-    return detail::set_socket_option(socket.fd(), SO_ATTACH_BPF, program->get().get(), "SO_ATTACH_BPF");
+    const auto program = loaded_fd("SO_ATTACH_BPF");
+    if (!program) return std::unexpected(program.error());
+    return detail::set_socket_option(socket.fd(), SO_ATTACH_BPF, *program, "SO_ATTACH_BPF");
 }
 
 Result<void> SocketFilter::detach(SocketRef socket) {

@@ -89,6 +89,8 @@ protected:
                                               std::string_view license);
     /// BPF_OBJ_GET on `path` with a check that a socket filter program is pinned there.
     [[nodiscard]] static Result<Program> open_pin(std::string_view path);
+    /// The program fd (borrowed) for `operation`, or NotLoaded naming that operation.
+    [[nodiscard]] Result<int> loaded_fd(const char* operation) const;
 
 private:
     std::array<char, BPF_OBJ_NAME_LEN> name_{};
