@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "loaded.hpp"
 #include "netns.hpp"
 #include "skip.hpp"
 #include "sockets.hpp"
@@ -85,8 +86,6 @@ Veth make_veth() {
     return veth;
 }
 
-std::string message_of(const Result<void>& result) { return result ? std::string() : result.error().message(); }
-
 // An AF_PACKET SOCK_RAW socket that receives every frame arriving on (or leaving) `ifindex`. It is
 // created with protocol 0, so it receives nothing until it is bound: a filter given here is attached
 // before the first frame can be queued.
@@ -106,6 +105,15 @@ OwnedFd packet_socket(unsigned ifindex, const SocketFilter* filter = nullptr) {
     set_receive_timeout(fd.get(), 300ms);
     return fd;
 }
+
+// What both tests start from, in their fresh namespace: the veth pair, and two packet sockets on sfb, one
+// with the chosen-port filter attached before it is bound and one without.
+struct Capture {
+    Veth veth = make_veth();
+    SocketFilter filter = loaded("udp_4242", chosen_port_filter);
+    OwnedFd filtered = packet_socket(veth.ifindex_b, &filter);
+    OwnedFd unfiltered = packet_socket(veth.ifindex_b);
+};
 
 sockaddr_in ipv4(const char* address, std::uint16_t port) {
     sockaddr_in out{};
@@ -258,15 +266,7 @@ TEST_CASE("af_packet keeps only udp to the chosen port from kernel traffic") {
     REQUIRE_KERNEL(3, 19, "SO_ATTACH_BPF");
     SKIP_UNLESS(run("command -v ip >/dev/null 2>&1") == 0 ? std::string() : std::string("needs iproute2's ip"));
     NetnsScope netns;
-    const Veth veth = make_veth();
-
-    auto filter = SocketFilter::create("udp_4242", chosen_port_filter);
-    REQUIRE(filter.has_value());
-    const auto load = filter->load();
-    INFO(message_of(load));
-    REQUIRE(load.has_value());
-    const OwnedFd filtered = packet_socket(veth.ifindex_b, &*filter);
-    const OwnedFd unfiltered = packet_socket(veth.ifindex_b);
+    const Capture capture;
 
     send_udp_to(neighbour, chosen_port, "to chosen 1");
     send_udp_to(neighbour, other_port, "to other port");
@@ -291,12 +291,12 @@ TEST_CASE("af_packet keeps only udp to the chosen port from kernel traffic") {
     }
     send_udp_to(neighbour, chosen_port, "to chosen 3");
 
-    const std::vector<std::string> kept = describe_all(receive_all(filtered.get()));
+    const std::vector<std::string> kept = describe_all(receive_all(capture.filtered.get()));
     CHECK(kept == std::vector<std::string>{"udp to 10.200.1.99:4242 'to chosen 1'", "udp to 10.200.1.99:4242 'to chosen 2'",
                                            "udp to 10.200.1.99:4242 'to chosen 3'"});
 
     // Without the filter the same interface shows everything else too.
-    const std::vector<std::string> all = describe_all(receive_all(unfiltered.get()));
+    const std::vector<std::string> all = describe_all(receive_all(capture.unfiltered.get()));
     INFO("unfiltered socket saw " << all.size() << " frames");
     for (const char* expected : {"udp to 10.200.1.99:4242 'to chosen 1'", "udp to 10.200.1.99:4242 'to chosen 2'",
                                  "udp to 10.200.1.99:4242 'to chosen 3'", "udp to 10.200.1.99:4243 'to other port'",
@@ -311,15 +311,7 @@ TEST_CASE("af_packet filter follows the ip header length") {
     REQUIRE_KERNEL(3, 19, "SO_ATTACH_BPF");
     SKIP_UNLESS(run("command -v ip >/dev/null 2>&1") == 0 ? std::string() : std::string("needs iproute2's ip"));
     NetnsScope netns;
-    const Veth veth = make_veth();
-
-    auto filter = SocketFilter::create("udp_4242", chosen_port_filter);
-    REQUIRE(filter.has_value());
-    const auto load = filter->load();
-    INFO(message_of(load));
-    REQUIRE(load.has_value());
-    const OwnedFd filtered = packet_socket(veth.ifindex_b, &*filter);
-    const OwnedFd unfiltered = packet_socket(veth.ifindex_b);
+    const Capture capture;
     const OwnedFd sender(socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0));
     REQUIRE(sender);
 
@@ -344,21 +336,21 @@ TEST_CASE("af_packet filter follows the ip header length") {
         {"drop: arp", arp},
         {"drop: cut before the port", full.substr(0, 14 + 20 + 2)},
     };
-    for (const auto& [name, frame] : frames) send_frame(sender.get(), veth.ifindex_a, frame);
+    for (const auto& [name, frame] : frames) send_frame(sender.get(), capture.veth.ifindex_a, frame);
 
-    CHECK(names_of(receive_all(filtered.get()), frames) ==
+    CHECK(names_of(receive_all(capture.filtered.get()), frames) ==
           std::vector<std::string>{"keep: udp first fragment", "keep: udp ihl 5", "keep: udp ihl 6"});
     std::vector<std::string> every_name;
     for (const auto& [name, frame] : frames) every_name.push_back(name);
     std::ranges::sort(every_name);
-    CHECK(without_unknown(names_of(receive_all(unfiltered.get()), frames)) == every_name);
+    CHECK(without_unknown(names_of(receive_all(capture.unfiltered.get()), frames)) == every_name);
 
     // Once detached, the socket sees the frames the filter used to drop.
-    const auto detach = SocketFilter::detach(filtered.get());
+    const auto detach = SocketFilter::detach(capture.filtered.get());
     INFO(message_of(detach));
     REQUIRE(detach.has_value());
-    send_frame(sender.get(), veth.ifindex_a, frames[3].second);
-    send_frame(sender.get(), veth.ifindex_a, frames[7].second);
-    CHECK(without_unknown(names_of(receive_all(filtered.get()), frames)) ==
+    send_frame(sender.get(), capture.veth.ifindex_a, frames[3].second);
+    send_frame(sender.get(), capture.veth.ifindex_a, frames[7].second);
+    CHECK(without_unknown(names_of(receive_all(capture.filtered.get()), frames)) ==
           std::vector<std::string>{"drop: arp", "drop: udp ihl 6 other port"});
 }

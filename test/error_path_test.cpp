@@ -9,6 +9,7 @@
 
 #include "fake_syscall.hpp"
 #include "filters.hpp"
+#include "loaded.hpp"
 #include "skip.hpp"
 #include "sockfilter/program_info.hpp"
 #include "sockfilter/socket_filter.hpp"
@@ -37,14 +38,6 @@ struct SavedStdin {
     SavedStdin(const SavedStdin&) = delete;
     SavedStdin& operator=(const SavedStdin&) = delete;
 };
-
-SocketFilter created(std::string_view name, std::span<const Insn> instructions) {
-    auto filter = SocketFilter::create(name, instructions);
-    REQUIRE(filter.has_value());
-    return std::move(*filter);
-}
-
-std::string message_of(const Result<void>& result) { return result ? std::string("succeeded") : result.error().message(); }
 
 bool contains(std::string_view text, std::string_view part) { return text.find(part) != std::string_view::npos; }
 

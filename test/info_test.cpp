@@ -5,12 +5,13 @@
 
 #include <cerrno>
 #include <chrono>
-#include <cstdio>
 #include <fstream>
 #include <optional>
 #include <string>
 
 #include "filters.hpp"
+#include "loaded.hpp"
+#include "netns.hpp"
 #include "skip.hpp"
 #include "sockets.hpp"
 #include "sockfilter/program_info.hpp"
@@ -22,30 +23,11 @@ using namespace sockfilter_test;
 
 namespace {
 
-SocketFilter loaded(std::string_view name, std::span<const Insn> instructions, std::string_view license = "GPL") {
-    auto filter = SocketFilter::create(name, instructions, license);
-    REQUIRE(filter.has_value());
-    const auto load = filter->load();
-    INFO((load ? std::string() : load.error().message()));
-    REQUIRE(load.has_value());
-    return std::move(*filter);
-}
-
 ProgramInfo info_of(const Program& program) {
     auto info = program.info();
     INFO((info ? std::string() : info.error().message()));
     REQUIRE(info.has_value());
     return std::move(*info);
-}
-
-std::optional<std::string> output_of(const std::string& command) {
-    FILE* pipe = popen(command.c_str(), "r");
-    REQUIRE(pipe != nullptr);
-    std::string out;
-    char chunk[512];
-    while (const std::size_t got = std::fread(chunk, 1, sizeof chunk, pipe)) out.append(chunk, got);
-    if (pclose(pipe) != 0) return std::nullopt;
-    return out;
 }
 
 bool jit_enabled() {

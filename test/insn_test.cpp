@@ -9,6 +9,7 @@
 #include <string>
 
 #include "bpffs.hpp"
+#include "loaded.hpp"
 #include "netns.hpp"
 #include "skip.hpp"
 #include "sockets.hpp"
@@ -91,15 +92,11 @@ TEST_CASE("insn classes run by the kernel") {
         exit(),
         mov64_imm(Reg::R0, 99),                          // reached only through a wrong encoding
         exit());
-    auto filter = SocketFilter::create("insn_classes", everything);
-    REQUIRE(filter);
-    const auto load = filter->load();
-    INFO((load ? std::string() : load.error().message()));
-    REQUIRE(load);
+    const SocketFilter filter = sockfilter_test::loaded("insn_classes", everything);
     std::array<std::byte, 64> frame{};
     const std::array<std::uint8_t, 4> payload{0x11, 0x99, 0x22, 0x33};
     std::memcpy(frame.data() + 14, payload.data(), payload.size());
-    const auto run = filter->test_run({.data_in = frame});
+    const auto run = filter.test_run({.data_in = frame});
     REQUIRE(run);
     CHECK(run->return_value == 15);
 }
@@ -126,17 +123,13 @@ TEST_CASE("counting filter with a map") {
         atomic_add(Size::DW, Reg::R0, Reg::R1, 0),      // ++count
         ldx_mem(Size::W, Reg::R0, Reg::R6, offsetof(__sk_buff, len)),
         exit());
-    auto filter = SocketFilter::create("count", counting);
-    REQUIRE(filter);
-    const auto load = filter->load();
-    INFO((load ? std::string() : load.error().message()));
-    REQUIRE(load);
-    const auto info = filter->info();
+    const SocketFilter filter = sockfilter_test::loaded("count", counting);
+    const auto info = filter.info();
     REQUIRE(info);
     CHECK(info->map_ids().size() == 1);
 
     auto pair = sockfilter_test::unix_dgram_pair();
-    REQUIRE(filter->attach(pair.receiver.get()));
+    REQUIRE(filter.attach(pair.receiver.get()));
     for (int i = 0; i < 3; ++i) REQUIRE(send(pair.sender.get(), "counted", 7, 0) == 7);
     CHECK(sockfilter_test::receive_all(pair.receiver.get()).size() == 3);
     const std::string dump = run_output("bpftool map lookup pinned " + map_path + " key 0 0 0 0");

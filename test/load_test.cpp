@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "filters.hpp"
+#include "loaded.hpp"
 #include "skip.hpp"
 #include "sockfilter/socket_filter.hpp"
 
@@ -30,13 +31,6 @@ std::vector<Insn> long_rejected_program() {
     out.push_back(mov64(Reg::R0, Reg::R2));
     out.push_back(exit());
     return out;
-}
-
-SocketFilter created(std::string_view name, std::span<const Insn> instructions) {
-    auto filter = SocketFilter::create(name, instructions);
-    INFO((filter ? std::string() : filter.error().message()));
-    REQUIRE(filter.has_value());
-    return std::move(*filter);
 }
 
 bool contains(std::string_view text, std::string_view part) { return text.find(part) != std::string_view::npos; }

@@ -5,13 +5,14 @@
 #include <sys/stat.h>
 
 #include <chrono>
-#include <cstdio>
 #include <optional>
 #include <string>
 #include <thread>
 
 #include "bpffs.hpp"
 #include "filters.hpp"
+#include "loaded.hpp"
+#include "netns.hpp"
 #include "skip.hpp"
 #include "sockets.hpp"
 #include "sockfilter/program_info.hpp"
@@ -22,15 +23,6 @@ using namespace sockfilter;
 using namespace sockfilter_test;
 
 namespace {
-
-SocketFilter loaded(std::string_view name, std::span<const Insn> instructions) {
-    auto filter = SocketFilter::create(name, instructions);
-    REQUIRE(filter.has_value());
-    const auto load = filter->load();
-    INFO((load ? std::string() : load.error().message()));
-    REQUIRE(load.has_value());
-    return std::move(*filter);
-}
 
 bool exists(const std::string& path) {
     struct stat st{};
@@ -44,17 +36,6 @@ int open_fd_count() {
     while (readdir(dir) != nullptr) ++count;
     closedir(dir);
     return count;
-}
-
-// Runs a command and returns its standard output, or nullopt when it exits non-zero.
-std::optional<std::string> output_of(const std::string& command) {
-    FILE* pipe = popen(command.c_str(), "r");
-    REQUIRE(pipe != nullptr);
-    std::string out;
-    char chunk[512];
-    while (const std::size_t got = std::fread(chunk, 1, sizeof chunk, pipe)) out.append(chunk, got);
-    if (pclose(pipe) != 0) return std::nullopt;
-    return out;
 }
 
 // The number after "key": in a flat JSON object printed by bpftool.

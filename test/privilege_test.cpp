@@ -116,18 +116,27 @@ std::string reason_to_skip() {
 
 bool contains(std::string_view text, std::string_view part) { return text.find(part) != std::string_view::npos; }
 
+// try_load() in a child that gives up its privileges with `drop_privileges`: the load must be refused with
+// EPERM and no verifier log, and the message must name CAP_BPF and kernel.unprivileged_bpf_disabled.
+// Returns what the child wrote, for further checks.
+std::string refused_load(const std::function<bool()>& drop_privileges) {
+    const ChildReport report = run_in_child(drop_privileges, try_load);
+    INFO("child wrote:\n" << report.text);
+    REQUIRE(report.exit_status == 0);
+    CHECK(first_line(report.text) == "PermissionDenied " + std::to_string(EPERM) + " nolog");
+    CHECK(contains(report.text, "CAP_BPF"));
+    CHECK(contains(report.text, "kernel.unprivileged_bpf_disabled"));
+    return report.text;
+}
+
 }  // namespace
 
 TEST_CASE("privilege load as nobody") {
     SKIP_UNLESS(reason_to_skip());
-    const ChildReport report = run_in_child(become_nobody, try_load);
-    INFO("child wrote:\n" << report.text);
-    REQUIRE(report.exit_status == 0);
-    CHECK(first_line(report.text) == "PermissionDenied " + std::to_string(EPERM) + " nolog");
-    CHECK(contains(report.text, "BPF_PROG_LOAD"));
-    CHECK(contains(report.text, "EPERM"));
-    CHECK(contains(report.text, "CAP_BPF"));
-    CHECK(contains(report.text, "kernel.unprivileged_bpf_disabled"));
+    const std::string text = refused_load(become_nobody);
+    INFO("child wrote:\n" << text);
+    CHECK(contains(text, "BPF_PROG_LOAD"));
+    CHECK(contains(text, "EPERM"));
 
     // The same load in the parent, still root, succeeds: the child's failure was the privileges.
     CHECK(first_line(try_load()) == "loaded");
@@ -136,12 +145,7 @@ TEST_CASE("privilege load as nobody") {
 TEST_CASE("privilege load without CAP_BPF and CAP_SYS_ADMIN") {
     SKIP_UNLESS(reason_to_skip());
     SKIP_UNLESS(kernel_older_than(5, 8, "CAP_BPF"));
-    const ChildReport report = run_in_child(drop_bpf_capabilities, try_load);
-    INFO("child wrote:\n" << report.text);
-    REQUIRE(report.exit_status == 0);
-    CHECK(first_line(report.text) == "PermissionDenied " + std::to_string(EPERM) + " nolog");
-    CHECK(contains(report.text, "CAP_BPF"));
-    CHECK(contains(report.text, "kernel.unprivileged_bpf_disabled"));
+    refused_load(drop_bpf_capabilities);
 }
 
 TEST_CASE("privilege walking programs and stats as nobody") {

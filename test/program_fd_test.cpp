@@ -10,6 +10,7 @@
 
 #include "bpffs.hpp"
 #include "filters.hpp"
+#include "loaded.hpp"
 #include "skip.hpp"
 #include "sockfilter/program_info.hpp"
 #include "sockfilter/socket_filter.hpp"
@@ -30,15 +31,6 @@ int open_dev_null() {
     const int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     REQUIRE(fd >= 0);
     return fd;
-}
-
-SocketFilter loaded(std::string_view name) {
-    auto filter = SocketFilter::create(name, filters::pass);
-    REQUIRE(filter.has_value());
-    const auto load = filter->load();
-    INFO((load ? std::string() : load.error().message()));
-    REQUIRE(load.has_value());
-    return std::move(*filter);
 }
 
 std::uint32_t id_of(int fd) {
@@ -114,7 +106,7 @@ TEST_CASE("owned fd try_clone") {
 
 TEST_CASE("program fd move release and clone") {
     REQUIRE_KERNEL(4, 13, "program ids");
-    SocketFilter filter = loaded("pfd_clone");
+    SocketFilter filter = loaded("pfd_clone", filters::pass);
     const auto fd = filter.fd();
     REQUIRE(fd.has_value());
     const ProgramFd& owned = fd->get();

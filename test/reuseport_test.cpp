@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "filters.hpp"
+#include "loaded.hpp"
 #include "netns.hpp"
 #include "skip.hpp"
 #include "sockets.hpp"
@@ -22,19 +23,6 @@ using namespace sockfilter;
 using namespace sockfilter_test;
 
 namespace {
-
-template <typename Filter>
-Filter loaded(std::string_view name, std::span<const Insn> instructions) {
-    auto filter = Filter::create(name, instructions);
-    INFO((filter ? std::string() : filter.error().message()));
-    REQUIRE(filter.has_value());
-    const auto load = filter->load();
-    INFO((load ? std::string() : load.error().message()));
-    REQUIRE(load.has_value());
-    return std::move(*filter);
-}
-
-std::string message_of(const Result<void>& result) { return result ? std::string() : result.error().message(); }
 
 // How many new connections or datagrams each member of a two-socket group received.
 struct Landed {
@@ -88,6 +76,12 @@ std::vector<std::string> payloads(const std::string& tag, int count) {
     return out;
 }
 
+// The two programs of the steering tests: one picks the group's second socket, the other its first.
+struct Steering {
+    ReusePortSocketFilter select_second = loaded<ReusePortSocketFilter>("select_second", filters::return_constant<1>);
+    ReusePortSocketFilter select_first = loaded<ReusePortSocketFilter>("select_first", filters::return_constant<0>);
+};
+
 constexpr int steered = 8;   // connections or datagrams sent while a program picks the socket
 constexpr int hashed = 32;   // sent while the kernel hashes: all on one socket has probability 2^-31
 
@@ -99,10 +93,9 @@ TEST_CASE("tcp group steered by the program") {
     const auto first = tcp_listener(true);
     const auto second = tcp_listener(true, first.port);
     REQUIRE(second.port == first.port);
-    const auto select_second = loaded<ReusePortSocketFilter>("select_second", filters::return_constant<1>);
-    const auto select_first = loaded<ReusePortSocketFilter>("select_first", filters::return_constant<0>);
+    const Steering steering;
 
-    const auto attach = select_second.attach(first.fd.get());
+    const auto attach = steering.select_second.attach(first.fd.get());
     INFO(message_of(attach));
     REQUIRE(attach.has_value());
     Landed landed = connect_and_count(first, second, steered);
@@ -110,7 +103,7 @@ TEST_CASE("tcp group steered by the program") {
     CHECK(landed.second == steered);
 
     // A second attach replaces the group's program: the latest one picks.
-    const auto replace = select_first.attach(second.fd.get());
+    const auto replace = steering.select_first.attach(second.fd.get());
     INFO(message_of(replace));
     REQUIRE(replace.has_value());
     landed = connect_and_count(first, second, steered);
@@ -140,17 +133,16 @@ TEST_CASE("udp group steered by the program") {
     const auto first = udp_reuseport_receiver(0);
     const auto second = udp_reuseport_receiver(first.port);
     REQUIRE(second.port == first.port);
-    const auto select_second = loaded<ReusePortSocketFilter>("select_second", filters::return_constant<1>);
-    const auto select_first = loaded<ReusePortSocketFilter>("select_first", filters::return_constant<0>);
+    const Steering steering;
 
-    const auto attach = select_second.attach(first.fd.get());
+    const auto attach = steering.select_second.attach(first.fd.get());
     INFO(message_of(attach));
     REQUIRE(attach.has_value());
     Received received = send_and_collect(first, second, "to second", steered);
     CHECK(received.first.empty());
     CHECK(received.second == payloads("to second", steered));
 
-    const auto replace = select_first.attach(second.fd.get());
+    const auto replace = steering.select_first.attach(second.fd.get());
     INFO(message_of(replace));
     REQUIRE(replace.has_value());
     received = send_and_collect(first, second, "to first", steered);

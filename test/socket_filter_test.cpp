@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include "filters.hpp"
+#include "loaded.hpp"
 #include "netns.hpp"
 #include "skip.hpp"
 #include "sockets.hpp"
@@ -9,19 +10,6 @@
 
 using namespace sockfilter;
 using namespace sockfilter_test;
-
-namespace {
-
-SocketFilter loaded(std::string_view name, std::span<const Insn> instructions) {
-    auto filter = SocketFilter::create(name, instructions);
-    REQUIRE(filter.has_value());
-    const auto load = filter->load();
-    INFO((load ? std::string() : load.error().message()));
-    REQUIRE(load.has_value());
-    return std::move(*filter);
-}
-
-}  // namespace
 
 TEST_CASE("pass") {
     REQUIRE_KERNEL(3, 19, "SO_ATTACH_BPF");

@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "filters.hpp"
+#include "loaded.hpp"
 #include "netns.hpp"
 #include "skip.hpp"
 #include "sockets.hpp"
@@ -29,18 +30,6 @@ using namespace sockfilter_test;
 using namespace std::chrono_literals;
 
 namespace {
-
-SocketFilter loaded(std::string_view name, std::span<const Insn> instructions) {
-    auto filter = SocketFilter::create(name, instructions);
-    INFO((filter ? std::string() : filter.error().message()));
-    REQUIRE(filter.has_value());
-    const auto load = filter->load();
-    INFO((load ? std::string() : load.error().message()));
-    REQUIRE(load.has_value());
-    return std::move(*filter);
-}
-
-std::string message_of(const Result<void>& result) { return result ? std::string() : result.error().message(); }
 
 OwnedFd accept_one(const TcpListener& listener) {
     OwnedFd accepted(accept4(listener.fd.get(), nullptr, nullptr, SOCK_CLOEXEC));
@@ -77,6 +66,23 @@ std::string read_up_to(int fd, std::size_t size, std::chrono::milliseconds budge
     return out;
 }
 
+// A loopback connection whose accepted end has `filter` attached (the client's end has none).
+struct Connection {
+    TcpListener listener;
+    OwnedFd client;
+    OwnedFd server;
+};
+
+Connection connection_filtered_by(const SocketFilter& filter) {
+    Connection connection{tcp_listener(), {}, {}};
+    connection.client = tcp_connect(connection.listener.port);
+    connection.server = accept_one(connection.listener);
+    const auto attach = filter.attach(connection.server.get());
+    INFO(message_of(attach));
+    REQUIRE(attach.has_value());
+    return connection;
+}
+
 bool wait_until_acknowledged(int fd, std::chrono::milliseconds budget) {
     const auto deadline = std::chrono::steady_clock::now() + budget;
     while (unacknowledged(fd) != 0) {
@@ -91,13 +97,8 @@ bool wait_until_acknowledged(int fd, std::chrono::milliseconds budget) {
 TEST_CASE("drop_all on an accepted socket holds data back until detach") {
     REQUIRE_KERNEL(3, 19, "SO_ATTACH_BPF");
     NetnsScope netns;
-    const auto listener = tcp_listener();
-    const OwnedFd client = tcp_connect(listener.port);
-    const OwnedFd server = accept_one(listener);
     const SocketFilter drop = loaded("drop_all", filters::drop_all);
-    const auto attach = drop.attach(server.get());
-    INFO(message_of(attach));
-    REQUIRE(attach.has_value());
+    const auto [listener, client, server] = connection_filtered_by(drop);
 
     std::string message;
     for (int i = 0; i < 100; ++i) message += "segment " + std::to_string(i) + " of the held back data;";
@@ -178,13 +179,8 @@ TEST_CASE("pass on a tcp socket delivers the whole stream") {
     INFO((stats ? std::string() : stats.error().message()));
     REQUIRE(stats.has_value());
 
-    const auto listener = tcp_listener();
-    const OwnedFd client = tcp_connect(listener.port);
-    const OwnedFd server = accept_one(listener);
     const SocketFilter pass = loaded("pass", filters::pass);
-    const auto attach = pass.attach(server.get());
-    INFO(message_of(attach));
-    REQUIRE(attach.has_value());
+    const auto [listener, client, server] = connection_filtered_by(pass);
 
     // 1 MiB of a pattern that shows reordering or loss, sent while the main thread reads.
     std::string stream(1u << 20, '\0');

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "filters.hpp"
+#include "loaded.hpp"
 #include "skip.hpp"
 #include "sockfilter/socket_filter.hpp"
 
@@ -15,15 +16,6 @@ using namespace sockfilter;
 using namespace sockfilter_test;
 
 namespace {
-
-SocketFilter loaded(std::string_view name, std::span<const Insn> instructions) {
-    auto filter = SocketFilter::create(name, instructions);
-    REQUIRE(filter.has_value());
-    const auto load = filter->load();
-    INFO((load ? std::string() : load.error().message()));
-    REQUIRE(load.has_value());
-    return std::move(*filter);
-}
 
 // 14 bytes of Ethernet (IPv4 ethertype), 20 of IPv4 header, 20 more: 54 bytes, every byte distinct.
 std::array<std::byte, 54> ipv4_frame() {
@@ -41,10 +33,6 @@ using namespace sockfilter::insn;
 constexpr auto return_mark = program(ldx_mem(Size::W, Reg::R0, Reg::R1, offsetof(__sk_buff, mark)), exit());
 // return skb->protocol (network byte order, as the kernel stores it)
 constexpr auto return_protocol = program(ldx_mem(Size::W, Reg::R0, Reg::R1, offsetof(__sk_buff, protocol)), exit());
-
-std::string message_of(const Result<TestRunResult>& result) {
-    return result ? std::string("succeeded") : result.error().message();
-}
 
 bool contains(std::string_view text, std::string_view part) { return text.find(part) != std::string_view::npos; }
 
