@@ -1,5 +1,7 @@
 // SocketFilter on loopback UDP and unix sockets: pass, trim, drop by content, replacement and detach.
 #include <catch2/catch.hpp>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "filters.hpp"
 #include "loaded.hpp"
@@ -95,4 +97,49 @@ TEST_CASE("replace unload destroy detach") {
     CHECK(again.error().kind() == ErrorKind::NotFound);
     CHECK(again.error().code() == std::errc::no_such_file_or_directory);
     CHECK(again.error().message().find("no filter is attached") != std::string::npos);
+}
+
+namespace {
+// A socket wrapper in the style of Asio: sockfilter borrows its native_handle().
+class WrappedSocket {
+public:
+    explicit WrappedSocket(OwnedFd fd) : fd_(std::move(fd)) {}
+    [[nodiscard]] int native_handle() const noexcept { return fd_.get(); }
+
+private:
+    OwnedFd fd_;
+};
+}  // namespace
+
+TEST_CASE("attach and detach through native_handle") {
+    REQUIRE_KERNEL(3, 19, "SO_ATTACH_BPF");
+    const SocketFilter filter = loaded("drop_all", filters::drop_all);
+    auto pair = unix_dgram_pair();
+    const WrappedSocket receiver(std::move(pair.receiver));
+    REQUIRE(filter.attach(receiver).has_value());
+    REQUIRE(send(pair.sender.get(), "dropped", 7, 0) == 7);
+    CHECK_FALSE(receive(receiver.native_handle()).has_value());
+
+    REQUIRE(SocketFilter::detach(receiver).has_value());
+    REQUIRE(send(pair.sender.get(), "arrives", 7, 0) == 7);
+    CHECK(receive(receiver.native_handle()) == std::optional<std::string>("arrives"));
+    // The socket was borrowed, never closed: the wrapper still owns a working fd.
+    CHECK(fcntl(receiver.native_handle(), F_GETFD) >= 0);
+}
+
+TEST_CASE("attach to something that is not a socket") {
+    REQUIRE_KERNEL(3, 19, "SO_ATTACH_BPF");
+    const SocketFilter filter = loaded("pass", filters::pass);
+    int pipe_fds[2];
+    REQUIRE(pipe2(pipe_fds, O_CLOEXEC) == 0);
+    const OwnedFd read_end(pipe_fds[0]);
+    const OwnedFd write_end(pipe_fds[1]);
+    const auto attached = filter.attach(read_end.get());
+    REQUIRE_FALSE(attached.has_value());
+    CHECK(attached.error().code() == std::errc::not_a_socket);
+    CHECK(attached.error().message().find("not a socket") != std::string::npos);
+
+    const auto closed = filter.attach(-1);
+    REQUIRE_FALSE(closed.has_value());
+    CHECK(closed.error().code() == std::errc::bad_file_descriptor);
 }
