@@ -1,4 +1,4 @@
-// Private: opening a pinned object and making sure it is a program (of the wanted type).
+// Private: making sure an fd or a pinned object is a program (of the wanted type).
 #pragma once
 
 #include <cstdint>
@@ -9,6 +9,14 @@
 #include "sockfilter/program_fd.hpp"
 
 namespace sockfilter::detail {
+
+struct FdInfo;
+
+/// Success when `kind` (an fd's fdinfo) describes a program, of `wanted_type` when given; otherwise
+/// UnexpectedProgramType for `operation`, saying what the object is; `where` ends the sentence
+/// (" is pinned at /sys/fs/bpf/x").
+Result<void> require_program(const FdInfo& kind, std::optional<std::uint32_t> wanted_type, const char* operation,
+                             std::string_view where);
 
 /// BPF_OBJ_GET on `path`, then the object's kind from /proc/self/fdinfo: a map, a link or a program of
 /// another type than `wanted_type` (when given) is UnexpectedProgramType, and the fd is closed.

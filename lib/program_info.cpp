@@ -10,6 +10,7 @@
 #include "fdinfo.hpp"
 #include "pinned_program.hpp"
 #include "sockfilter/sys.hpp"
+#include "text.hpp"
 #include "zero.hpp"
 
 namespace sockfilter {
@@ -34,6 +35,17 @@ Result<ProgramInfo> ProgramInfo::from_fd(const ProgramFd& program) { return from
 
 Result<ProgramInfo> ProgramInfo::from_fd(int program_fd) {
     ProgramInfo out;
+    // fdinfo tells a map or link fd from a program fd (their info structs differ, and the kernel would
+    // fill the wrong one). A fd that is no BPF object is left to the kernel (EINVAL). Without /proc the
+    // check is skipped and memory_locked() stays empty.
+    if (const auto fdinfo = detail::read_fdinfo(program_fd)) {
+        if (fdinfo->map_type || fdinfo->link) {
+            auto checked = detail::require_program(*fdinfo, std::nullopt, "BPF_OBJ_GET_INFO_BY_FD",
+                                                   detail::concat({" is behind fd ", static_cast<std::uint64_t>(program_fd)}));
+            return std::unexpected(std::move(checked.error()));
+        }
+        out.memory_locked_ = fdinfo->memlock;
+    }
     detail::zero(out.info_);
     const auto size = sys::obj_get_info_by_fd(program_fd, bytes_of(out.info_));
     if (!size) return std::unexpected(size.error());
@@ -51,7 +63,6 @@ Result<ProgramInfo> ProgramInfo::from_fd(int program_fd) {
         out.map_ids_.resize(std::min<std::size_t>(arrays.nr_map_ids, out.map_ids_.size()));
     }
     out.info_.map_ids = 0;
-    if (const auto fdinfo = detail::read_fdinfo(program_fd)) out.memory_locked_ = fdinfo->memlock;
     out.boot_to_realtime_ = clock_now(CLOCK_REALTIME) - clock_now(CLOCK_BOOTTIME);
     return out;
 }

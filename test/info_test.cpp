@@ -14,6 +14,8 @@
 #include "netns.hpp"
 #include "skip.hpp"
 #include "sockets.hpp"
+#include "bpffs.hpp"
+#include "sockfilter/sys.hpp"
 #include "sockfilter/program_info.hpp"
 #include "sockfilter/socket_filter.hpp"
 #include "sockfilter/stats.hpp"
@@ -215,6 +217,23 @@ TEST_CASE("info of something that is not a program") {
     // 6.18 says EBADFD (77) for an fd that is not open; older kernels say EBADF.
     const int closed_errno = closed.error().code().value();
     CHECK((closed_errno == EBADF || closed_errno == EBADFD));
+}
+
+TEST_CASE("info of a map fd") {
+    REQUIRE_KERNEL(4, 13, "BPF_OBJ_GET_INFO_BY_FD");
+    TempBpffs bpffs;
+    const std::string map_path = bpffs / "not_a_program";
+    REQUIRE(run("bpftool map create " + map_path + " type array key 4 value 4 entries 1 name m") == 0);
+    const auto path = sys::PathBuffer::from(map_path);
+    REQUIRE(path.has_value());
+    const auto map = sys::obj_get(path->ref());
+    REQUIRE(map.has_value());
+    // The kernel would fill a bpf_map_info into our bpf_prog_info: the fd's kind is checked first.
+    const auto info = ProgramInfo::from_fd(map->get());
+    REQUIRE_FALSE(info.has_value());
+    INFO(info.error().message());
+    CHECK(info.error().kind() == ErrorKind::UnexpectedProgramType);
+    CHECK(info.error().message().find("a map (type 2)") != std::string::npos);
 }
 
 TEST_CASE("info before load") {

@@ -21,9 +21,10 @@ namespace sockfilter {
 /// translated sizes needs CAP_BPF/CAP_SYS_ADMIN; without it the kernel reports 0.
 class ProgramInfo final {
 public:
-    /// Reads the info of the program behind `program` (borrowed): one BPF_OBJ_GET_INFO_BY_FD, a second
-    /// one for map ids if the program uses maps, and a read of /proc/self/fdinfo for memory_locked().
-    /// Errors: BadF/InvalidArgument from the kernel when `program` is not a BPF object.
+    /// Reads the info of the program behind `program` (borrowed): a read of /proc/self/fdinfo (the kind of
+    /// object, and memory_locked()), one BPF_OBJ_GET_INFO_BY_FD, and a second one for map ids if the
+    /// program uses maps. Errors: UnexpectedProgramType for a map or link fd; EBADF (EBADFD on recent
+    /// kernels) for a closed fd and EINVAL for an fd that is no BPF object, as SyscallFailed/InvalidArgument.
     [[nodiscard]] static Result<ProgramInfo> from_fd(const ProgramFd& program);
     /// As from_fd, for a raw borrowed fd.
     [[nodiscard]] static Result<ProgramInfo> from_fd(int program_fd);
