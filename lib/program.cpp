@@ -134,6 +134,14 @@ Result<ProgramInfo> Program::info() const {
 
 Result<TestRunResult> Program::test_run(const TestRunOptions& options) const {
     if (!fd_) return not_loaded("BPF_PROG_TEST_RUN");
+    constexpr std::size_t ethernet_header = 14;
+    if (options.data_in.size() < ethernet_header) {
+        // The kernel says only EINVAL; the cause is known here, so name it.
+        return fail(ErrorKind::InvalidArgument, "BPF_PROG_TEST_RUN", 0,
+                    detail::concat({"data_in holds ", options.data_in.size(),
+                                    " bytes; a socket filter runs on an Ethernet frame of at least 14 bytes "
+                                    "(the program sees what follows the 14-byte header)"}));
+    }
     return sys::prog_test_run(fd_.get(), options);
 }
 
