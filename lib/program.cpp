@@ -37,6 +37,11 @@ Result<Program> Program::make(std::string_view name, std::span<const Insn> instr
                                         "\" is not one of A-Z a-z 0-9 _ . (the only ones the kernel accepts)"}));
         }
     }
+    if (instructions.size() > UINT32_MAX) {
+        return fail(ErrorKind::InvalidArgument, "program instructions", 0,
+                    detail::concat({"the program has ", instructions.size(),
+                                    " instructions; the kernel counts them in 32 bits and loads at most 1,000,000"}));
+    }
     if (instructions.empty()) {
         return fail(ErrorKind::InvalidArgument, "program instructions", 0, "the program has no instructions; it needs at least an exit");
     }

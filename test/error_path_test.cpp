@@ -4,8 +4,11 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
+#include <span>
 #include <string>
+#include <string_view>
 
 #include "fake_syscall.hpp"
 #include "filters.hpp"
@@ -231,4 +234,42 @@ TEST_CASE("error path info and pin failures carry the errno") {
     CHECK(pinned.error().kind() == ErrorKind::PermissionDenied);
     CHECK(contains(pinned.error().message(), "no write permission"));
     CHECK_FALSE(filter.pinned_path().has_value());
+}
+
+TEST_CASE("error path a verifier log that is not UTF-8") {
+    FakeScope scope;
+    // Both the plain load and the retry with a log fail; the retry's log holds bytes that are not text.
+    static constexpr std::string_view garbled = "0: (95) exit\nR0 \xff\xfe!read_ok\x01\n";
+    fake::fail_bpf(BPF_PROG_LOAD, EACCES, 2);
+    fake::log_on_failure(garbled);
+    auto filter = created("garbled", filters::pass);
+    const auto load = filter.load();
+    REQUIRE_FALSE(load.has_value());
+    CHECK(load.error().kind() == ErrorKind::VerifierRejected);
+    CHECK(load.error().verifier_log() == garbled);  // kept byte for byte
+    const std::string message = load.error().message();
+    INFO(message);
+    CHECK(contains(message, "R0 ??!read_ok?"));  // shown as printable text
+    for (const char c : message) CHECK((static_cast<unsigned char>(c) >= 0x20 || c == '\n' || c == '\t'));
+}
+
+TEST_CASE("error path huge sizes are refused before any syscall") {
+    FakeScope scope;
+    const SocketFilter filter = loaded("huge", filters::pass);
+    const int runs_before = fake::bpf_calls(BPF_PROG_TEST_RUN);
+    // Spans that claim more than the kernel's 32-bit sizes can say: refused without touching the memory.
+    std::array<std::byte, 64> frame{};
+    const std::span<const std::byte> too_big(frame.data(), std::size_t{1} << 33);
+    const auto run = filter.test_run({.data_in = too_big});
+    REQUIRE_FALSE(run.has_value());
+    CHECK(run.error().kind() == ErrorKind::InvalidArgument);
+    CHECK(contains(run.error().message(), "4 GiB"));
+    CHECK(fake::bpf_calls(BPF_PROG_TEST_RUN) == runs_before);
+
+    const std::span<const Insn> too_many(filters::pass.data(), std::size_t{1} << 33);
+    const auto created_huge = SocketFilter::create("huge", too_many);
+    REQUIRE_FALSE(created_huge.has_value());
+    CHECK(created_huge.error().kind() == ErrorKind::InvalidArgument);
+    INFO(created_huge.error().message());
+    CHECK(contains(created_huge.error().message(), "instructions"));
 }

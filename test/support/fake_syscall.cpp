@@ -7,8 +7,13 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <linux/bpf.h>
+
+#include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cstdint>
+#include <cstring>
 
 #include "syscall.hpp"
 
@@ -37,6 +42,7 @@ struct Armed {
 struct State {
     Armed bpf;
     Armed dup;
+    std::string_view failure_log;
     int land_command = -1;
     int land_fd = -1;
     std::array<int, 64> bpf_counts{};
@@ -53,6 +59,8 @@ State& state() noexcept {
 void fail_bpf(int command, int errno_value, int times, int skip) {
     state().bpf = Armed{command, errno_value, skip, times};
 }
+
+void log_on_failure(std::string_view text) { state().failure_log = text; }
 
 void fail_dup(int errno_value, int times, int skip) { state().dup = Armed{-1, errno_value, skip, times}; }
 
@@ -84,7 +92,18 @@ long bpf(int command, void* attr, unsigned int size) noexcept {
     if (command >= 0 && static_cast<std::size_t>(command) < fake.bpf_counts.size()) {
         ++fake.bpf_counts[static_cast<std::size_t>(command)];
     }
-    if (fake.bpf.take(command)) return -fake.bpf.errno_value;
+    if (fake.bpf.take(command)) {
+        if (command == BPF_PROG_LOAD && !fake.failure_log.empty()) {
+            const auto* load = static_cast<const bpf_attr*>(attr);
+            if (load->log_size > 0 && load->log_buf != 0) {
+                char* log = reinterpret_cast<char*>(static_cast<std::uintptr_t>(load->log_buf));
+                const std::size_t length = std::min<std::size_t>(fake.failure_log.size(), load->log_size - 1);
+                std::memcpy(log, fake.failure_log.data(), length);
+                log[length] = '\0';
+            }
+        }
+        return -fake.bpf.errno_value;
+    }
     const long ret = result_or_errno(::syscall(__NR_bpf, command, attr, size));
     if (ret >= 3 && fake.land_command == command && fake.land_fd >= 0) {
         const int low = fake.land_fd;

@@ -2,11 +2,17 @@
 // the error-path tests. Every call reaches the real kernel unless a failure is armed for it.
 #pragma once
 
+#include <string_view>
+
 namespace sockfilter_test::fake {
 
 /// Makes calls of bpf(`command`) fail with `errno_value` without reaching the kernel: `skip` matching calls
 /// go through first, then the next `times` fail. Replaces any failure armed for bpf() before.
 void fail_bpf(int command, int errno_value, int times = 1, int skip = 0);
+
+/// While a BPF_PROG_LOAD failure armed with fail_bpf() is taken, writes `text` (cut to fit, NUL-terminated)
+/// into the request's verifier log buffer, as the verifier would. `text` must outlive the armed failure.
+void log_on_failure(std::string_view text);
 
 /// The same for fcntl(F_DUPFD_CLOEXEC) (the library's dup_cloexec).
 void fail_dup(int errno_value, int times = 1, int skip = 0);
