@@ -273,3 +273,51 @@ TEST_CASE("error path huge sizes are refused before any syscall") {
     INFO(created_huge.error().message());
     CHECK(contains(created_huge.error().message(), "instructions"));
 }
+
+TEST_CASE("error path loaded_programs skips a program that vanishes mid-walk") {
+    REQUIRE_KERNEL(4, 13, "BPF_PROG_GET_NEXT_ID");
+    FakeScope scope;
+    const SocketFilter ours = loaded("vanishing", filters::pass);
+    const auto our_info = ours.info();
+    REQUIRE(our_info.has_value());
+    const std::uint32_t our_id = our_info->id();
+    const SocketFilter later = loaded("after_ours", filters::pass);
+    const auto later_info = later.info();
+    REQUIRE(later_info.has_value());
+    const std::uint32_t later_id = later_info->id();
+    REQUIRE(later_id > our_id);
+
+    const auto all = loaded_programs();
+    INFO(message_of(all));
+    REQUIRE(all.has_value());
+    std::size_t position = all->size();
+    for (std::size_t i = 0; i < all->size(); ++i) {
+        if ((*all)[i].id() == our_id) position = i;
+    }
+    REQUIRE(position < all->size());
+
+    // Our program "is unloaded" between GET_NEXT_ID and GET_FD_BY_ID: ENOENT for its id alone. The walk
+    // goes on past it and lists the programs after it.
+    fake::reset();
+    fake::fail_bpf(BPF_PROG_GET_FD_BY_ID, ENOENT, 1, static_cast<int>(position));
+    const auto walked = loaded_programs();
+    INFO(message_of(walked));
+    REQUIRE(walked.has_value());
+    CHECK(fake::bpf_calls(BPF_PROG_GET_FD_BY_ID) >= static_cast<int>(all->size()));
+    bool listed = false;
+    for (const auto& program : *walked) listed = listed || program.id() == our_id;
+    CHECK_FALSE(listed);
+    CHECK(walked->size() + 1 >= all->size());  // only ours is missing (others may come and go meanwhile)
+    bool later_listed = false;  // loaded after ours, so walked after it
+    for (const auto& program : *walked) later_listed = later_listed || program.id() == later_id;
+    CHECK(later_listed);
+
+    // Any other failure ends the walk with that error.
+    fake::reset();
+    fake::fail_bpf(BPF_PROG_GET_FD_BY_ID, EPERM, 1);
+    const auto refused = loaded_programs();
+    REQUIRE_FALSE(refused.has_value());
+    INFO(refused.error().message());
+    CHECK(refused.error().kind() == ErrorKind::PermissionDenied);
+    CHECK(contains(refused.error().message(), "CAP_SYS_ADMIN"));
+}

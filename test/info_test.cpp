@@ -1,13 +1,16 @@
 // ProgramInfo: every field a socket filter gets on this kernel, cross-checked with bpftool and the clock.
 #include <catch2/catch.hpp>
+#include <dirent.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <chrono>
 #include <fstream>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include "filters.hpp"
 #include "loaded.hpp"
@@ -52,10 +55,17 @@ TEST_CASE("info fields of a socket filter") {
     CHECK(info.program_type() == BPF_PROG_TYPE_SOCKET_FILTER);
     CHECK(info.id() > 0);
     CHECK(info.name() == std::optional<std::string_view>("info_pass"));
-    if (jit_enabled()) {
-        CHECK(info.size_jitted() > 0);
-        CHECK(info.jited_function_count() == std::optional<std::uint32_t>(1));
-    }
+    // Both ways observed: JIT on, native code and one function; JIT off (interpreter), none.
+    CHECK((info.size_jitted() > 0) == jit_enabled());
+    CHECK(info.jited_function_count() == std::optional<std::uint32_t>(jit_enabled() ? 1 : 0));
+    // No BTF was loaded: no func_info/line_info, nothing to attach to by BTF, no recursion (5.12+).
+    CHECK(info.func_info_count() == std::optional<std::uint32_t>(0));
+    CHECK(info.line_info_count() == std::optional<std::uint32_t>(0));
+    CHECK(info.attach_btf_object_id() == std::optional<std::uint32_t>(0));
+    CHECK(info.attach_btf_id() == std::optional<std::uint32_t>(0));
+    CHECK(info.recursion_misses() == std::optional<std::uint64_t>(0));
+    CHECK(info.raw().id == info.id());
+    CHECK(info.raw().type == BPF_PROG_TYPE_SOCKET_FILTER);
     // Two instructions, translated as they are (no rewrites for a plain skb->len load on this type are
     // guaranteed, so only check it is a whole number of instructions).
     CHECK(info.size_translated() > 0);
@@ -78,6 +88,14 @@ TEST_CASE("info fields of a socket filter") {
     const auto memlock = info.memory_locked();
     REQUIRE(memlock.has_value());
     CHECK(*memlock > 0);
+    // As the kernel shows it in fdinfo.
+    const auto program_fd = filter.fd();
+    REQUIRE(program_fd.has_value());
+    std::ifstream fdinfo("/proc/self/fdinfo/" + std::to_string(program_fd->get().get()));
+    std::string fdinfo_text;
+    for (std::string line; std::getline(fdinfo, line);) fdinfo_text += line + "\n";
+    INFO(fdinfo_text);
+    CHECK(contains(fdinfo_text, "memlock:\t" + std::to_string(*memlock) + "\n"));
     CHECK(info.info_size() >= offsetof(bpf_prog_info, verified_insns) + sizeof(std::uint32_t));
 
     // The fd stays the same program: a second read agrees.
@@ -178,6 +196,71 @@ TEST_CASE("info run statistics") {
         CHECK(end.run_count() == std::optional<std::uint64_t>(1000));
         CHECK(end.run_time() > std::optional<std::chrono::nanoseconds>(std::chrono::nanoseconds(0)));
     }
+}
+
+namespace {
+// What /proc/<pid>/fd/<fd> links to ("anon_inode:bpf-stats" for a BPF_ENABLE_STATS fd), or empty.
+std::string fd_target(const std::string& link) {
+    std::array<char, 256> target{};
+    const auto length = readlink(link.c_str(), target.data(), target.size() - 1);
+    return length > 0 ? std::string(target.data(), static_cast<std::size_t>(length)) : std::string();
+}
+
+// True when any process holds a BPF_ENABLE_STATS fd (statistics are counted while one is open), or turned
+// statistics on through the kernel.bpf_stats_enabled sysctl.
+bool statistics_on_anywhere() {
+    std::ifstream sysctl("/proc/sys/kernel/bpf_stats_enabled");
+    int by_sysctl = 0;
+    if ((sysctl >> by_sysctl) && by_sysctl != 0) return true;
+    DIR* proc = opendir("/proc");
+    if (proc == nullptr) return true;
+    bool found = false;
+    while (const dirent* process = readdir(proc)) {
+        if (process->d_name[0] < '0' || process->d_name[0] > '9') continue;
+        const std::string fd_dir = std::string("/proc/") + process->d_name + "/fd";
+        DIR* fds = opendir(fd_dir.c_str());
+        if (fds == nullptr) continue;
+        while (const dirent* fd = readdir(fds)) {
+            if (fd_target(fd_dir + "/" + fd->d_name) == "anon_inode:bpf-stats") found = true;
+        }
+        closedir(fds);
+    }
+    closedir(proc);
+    return found;
+}
+}  // namespace
+
+TEST_CASE("info run statistics stop with the guard") {
+    REQUIRE_KERNEL(5, 8, "BPF_ENABLE_STATS");
+    const SocketFilter filter = loaded("info_guard", filters::pass);
+    auto pair = unix_dgram_pair();
+    REQUIRE(filter.attach(pair.receiver.get()).has_value());
+    auto one_packet = [&] {
+        REQUIRE(send(pair.sender.get(), "x", 1, 0) == 1);
+        REQUIRE(receive(pair.receiver.get()) == std::optional<std::string>("x"));
+    };
+    {
+        auto stats = enable_stats();
+        INFO((stats ? std::string() : stats.error().message()));
+        REQUIRE(stats.has_value());
+        CHECK(fd_target("/proc/self/fd/" + std::to_string(stats->fd())) == "anon_inode:bpf-stats");
+        one_packet();
+        one_packet();
+        CHECK(info_of(filter).run_count() == std::optional<std::uint64_t>(2));
+    }
+    // The guard is gone. Another process may hold its own (another test run): wait until none does.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (statistics_on_anywhere() && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    REQUIRE_FALSE(statistics_on_anywhere());
+    one_packet();
+    one_packet();
+    const auto after = info_of(filter).run_count();
+    const bool undisturbed = !statistics_on_anywhere();
+    INFO("statistics stayed off throughout: " << undisturbed);
+    // Not counted without a guard (unless another process turned counting on while the packets went).
+    CHECK((after == std::optional<std::uint64_t>(2) || !undisturbed));
 }
 
 TEST_CASE("info fd reopens the program by id") {

@@ -6,7 +6,9 @@
 #include <array>
 #include <cstdio>
 #include <cstring>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "bpffs.hpp"
 #include "loaded.hpp"
@@ -101,6 +103,51 @@ TEST_CASE("insn classes run by the kernel") {
     CHECK(run->return_value == 15);
 }
 
+TEST_CASE("insn register forms run by the kernel") {
+    REQUIRE_KERNEL(5, 1, "BPF_JMP32");
+    // The register-source ALU, MOV and jump forms, more ALU operations and JA. Every check either skips a
+    // penalty (a distinct bit added to r9) or, for a jump that must not be taken, falls through to a JA
+    // over it: the result is 27 only when every instruction does what its builder says.
+    constexpr auto registers = program(
+        mov64_imm(Reg::R9, 0),                   // penalties
+        mov64_imm(Reg::R1, 7),
+        mov64_imm(Reg::R2, 3),
+        alu64(Alu::Mul, Reg::R1, Reg::R2),       // r1 = 21
+        alu64_imm(Alu::Or, Reg::R1, 0x100),      // r1 = 277
+        alu64_imm(Alu::Mod, Reg::R1, 100),       // r1 = 77
+        alu32(Alu::Sub, Reg::R1, Reg::R2),       // r1 = 74
+        mov32(Reg::R3, Reg::R1),                 // r3 = 74
+        alu64_imm(Alu::Lsh, Reg::R3, 32),        // r3 = 74 << 32
+        alu64_imm(Alu::Arsh, Reg::R3, 33),       // r3 = 37
+        alu64_imm(Alu::Neg, Reg::R3, 0),         // r3 = -37
+        mov64_imm(Reg::R4, -37),
+        jmp(Jmp::Eq, Reg::R3, Reg::R4, 1),       // equal: skip the penalty
+        alu64_imm(Alu::Add, Reg::R9, 1),
+        mov32_imm(Reg::R5, -1),                  // r5 = 0xffffffff, zero-extended
+        jmp_imm(Jmp::SGt, Reg::R5, 0, 1),        // as 64 bits it is positive: skip
+        alu64_imm(Alu::Add, Reg::R9, 2),
+        jmp32_imm(Jmp::SLt, Reg::R5, 0, 1),      // as 32 bits it is -1: skip
+        alu64_imm(Alu::Add, Reg::R9, 4),
+        jmp32(Jmp::Lt, Reg::R2, Reg::R1, 1),     // 3 < 74: skip
+        alu64_imm(Alu::Add, Reg::R9, 8),
+        jmp(Jmp::Ge, Reg::R2, Reg::R1, 1),       // 3 >= 74 is false: fall through to the JA
+        ja(1),
+        alu64_imm(Alu::Add, Reg::R9, 16),
+        alu64(Alu::Div, Reg::R1, Reg::R2),       // r1 = 24
+        alu64(Alu::Xor, Reg::R1, Reg::R2),       // r1 = 27
+        alu64_imm(Alu::And, Reg::R1, 0xff),      // r1 = 27
+        alu64(Alu::Add, Reg::R1, Reg::R9),       // + penalties
+        mov64(Reg::R0, Reg::R1),
+        exit());
+    const SocketFilter filter = sockfilter_test::loaded("insn_regs", registers);
+    std::array<std::byte, 64> frame{};
+    const auto run = filter.test_run({.data_in = frame});
+    INFO(sockfilter_test::message_of(run));
+    REQUIRE(run.has_value());
+    INFO("penalty bits: " << (static_cast<int>(run->return_value) - 27));
+    CHECK(run->return_value == 27);
+}
+
 TEST_CASE("counting filter with a map") {
     REQUIRE_KERNEL(4, 4, "BPF_OBJ_GET of a pinned map");
     sockfilter_test::TempBpffs bpffs;
@@ -126,7 +173,12 @@ TEST_CASE("counting filter with a map") {
     const SocketFilter filter = sockfilter_test::loaded("count", counting);
     const auto info = filter.info();
     REQUIRE(info);
-    CHECK(info->map_ids().size() == 1);
+    // map_ids() (filled by a second BPF_OBJ_GET_INFO_BY_FD) names exactly the map the program uses.
+    bpf_map_info map_info;
+    std::memset(&map_info, 0, sizeof map_info);
+    REQUIRE(sys::obj_get_info_by_fd(map->get(), std::as_writable_bytes(std::span(&map_info, 1))).has_value());
+    REQUIRE(map_info.id > 0);
+    CHECK(info->map_ids() == std::vector<std::uint32_t>{map_info.id});
 
     auto pair = sockfilter_test::unix_dgram_pair();
     REQUIRE(filter.attach(pair.receiver.get()));

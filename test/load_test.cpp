@@ -205,9 +205,14 @@ TEST_CASE("load with a too small caller log buffer") {
     CHECK_FALSE(filter.is_loaded());
 
     std::array<char, 128> enough{};
+    enough.fill('#');
     const auto loaded = filter.load({.log_buffer = enough});
     INFO((loaded ? std::string() : loaded.error().message()));
     CHECK(loaded.has_value());
+    CHECK(filter.is_loaded());
+    // The first load goes without a log: on success the caller's buffer is never handed to the kernel
+    // (a load with a log would have written at least the "processed N insns" line into it).
+    CHECK(std::string_view(enough.data(), enough.size()) == std::string(enough.size(), '#'));
 }
 
 TEST_CASE("load log level 2 is longer than level 1") {
@@ -225,6 +230,44 @@ TEST_CASE("load log level 2 is longer than level 1") {
     CHECK(contains(level2.error().verifier_log(), "R2 !read_ok"));
     // Level 2 shows every instruction, the first one included.
     CHECK(contains(level2.error().verifier_log(), "0: (b7) r3 = 0"));
+}
+
+TEST_CASE("load log grows past 64 KiB and comes back whole") {
+    REQUIRE_KERNEL(3, 19, "BPF_PROG_LOAD");
+    // 3,000 instructions before the uninitialised read: at level 2 the verifier prints a line for each, far
+    // more than the 64 KiB sockfilter starts with, so the owned buffer has to grow (doubling on ENOSPC).
+    constexpr int harmless = 3000;
+    std::vector<Insn> instructions;
+    for (int i = 0; i < harmless; ++i) instructions.push_back(mov64_imm(Reg::R3, i));
+    instructions.push_back(mov64(Reg::R0, Reg::R2));
+    instructions.push_back(exit());
+    SocketFilter filter = created("big_log", instructions);
+    const auto load = filter.load({.log_level = 2});
+    REQUIRE_FALSE(load.has_value());
+    const Error& error = load.error();
+    const std::string_view log = error.verifier_log();
+    INFO("log of " << log.size() << " bytes, ending:\n" << log.substr(log.size() > 400 ? log.size() - 400 : 0));
+    CHECK(error.kind() == ErrorKind::VerifierRejected);
+    CHECK(error.code() == std::errc::permission_denied);  // the first attempt's EACCES, not a retry's ENOSPC
+    CHECK(log.size() > std::size_t{64} * 1024);
+    CHECK_FALSE(error.verifier_log_truncated());
+    // Complete: the verifier's first line (a rotated, cut log would have lost the start), the trace of the
+    // first and of the last harmless instruction, the failing one and the closing statistics, in order.
+    CHECK(log.starts_with("func#0 @0\n"));
+    const auto first = log.find("\n0: (b7) r3 = 0 ");
+    const auto last = log.find("\n" + std::to_string(harmless - 1) + ": (b7) r3 = " + std::to_string(harmless - 1) + " ");
+    const auto failing = log.find("R2 !read_ok");
+    const auto processed = log.rfind("processed ");
+    REQUIRE(first != std::string_view::npos);
+    REQUIRE(last != std::string_view::npos);
+    REQUIRE(failing != std::string_view::npos);
+    REQUIRE(processed != std::string_view::npos);
+    CHECK(first < last);
+    CHECK(last < failing);
+    CHECK(failing < processed);
+    CHECK(contains(log.substr(processed), "processed " + std::to_string(harmless + 1) + " insns"));
+    CHECK_FALSE(contains(error.message(), "truncated"));
+    CHECK_FALSE(filter.is_loaded());
 }
 
 TEST_CASE("load twice and reload after unload") {

@@ -143,6 +143,17 @@ TEST_CASE("program fd move release and clone") {
     REQUIRE(dup.has_value());
     const ProgramFd adopted(OwnedFd(dup->release()));
     CHECK(id_of(adopted.get()) == id);
+
+    // The destructor closes the fd it holds, once.
+    int held = -1;
+    {
+        auto scoped = owned.try_clone();
+        REQUIRE(scoped.has_value());
+        held = scoped->get();
+        CHECK(is_open(held));
+    }
+    CHECK_FALSE(is_open(held));
+    CHECK(id_of(owned.get()) == id);
 }
 
 TEST_CASE("program fd try_clone of an empty fd") {

@@ -8,14 +8,31 @@
 #include "netns.hpp"
 #include "skip.hpp"
 #include "sockets.hpp"
+#include "sockfilter/program_info.hpp"
 #include "sockfilter/socket_filter.hpp"
+#include "sockfilter/stats.hpp"
 
 using namespace sockfilter;
 using namespace sockfilter_test;
 
+namespace {
+// Runs of the program so far (statistics must be on).
+std::uint64_t run_count(const Program& program) {
+    const auto info = program.info();
+    INFO(message_of(info));
+    REQUIRE(info.has_value());
+    REQUIRE(info->run_count().has_value());
+    return *info->run_count();
+}
+}  // namespace
+
 TEST_CASE("pass") {
-    REQUIRE_KERNEL(3, 19, "SO_ATTACH_BPF");
+    REQUIRE_KERNEL(5, 8, "BPF_ENABLE_STATS (to see the filter run)");
     NetnsScope netns;
+    // A pass filter delivers what no filter would: count its runs, so a no-op attach cannot pass.
+    const auto stats = enable_stats();
+    INFO(message_of(stats));
+    REQUIRE(stats.has_value());
     const SocketFilter filter = loaded("pass", filters::pass);
 
     SECTION("unix datagram pair") {
@@ -23,6 +40,8 @@ TEST_CASE("pass") {
         REQUIRE(filter.attach(pair.receiver.get()).has_value());
         REQUIRE(send(pair.sender.get(), "hello, filter", 13, 0) == 13);
         CHECK(receive(pair.receiver.get()) == std::optional<std::string>("hello, filter"));
+        CHECK(run_count(filter) == 1);
+        CHECK(SocketFilter::detach(pair.receiver.get()).has_value());  // it was in the slot
     }
     SECTION("loopback UDP") {
         auto receiver = udp_receiver();
@@ -30,6 +49,8 @@ TEST_CASE("pass") {
         REQUIRE(filter.attach(receiver.fd.get()).has_value());
         REQUIRE(send_udp(sender.get(), receiver.port, "a whole datagram"));
         CHECK(receive(receiver.fd.get()) == std::optional<std::string>("a whole datagram"));
+        CHECK(run_count(filter) == 1);
+        CHECK(SocketFilter::detach(receiver.fd.get()).has_value());
     }
 }
 
@@ -142,4 +163,30 @@ TEST_CASE("attach to something that is not a socket") {
     const auto closed = filter.attach(-1);
     REQUIRE_FALSE(closed.has_value());
     CHECK(closed.error().code() == std::errc::bad_file_descriptor);
+}
+
+TEST_CASE("attach before load and the defaults") {
+    static_assert(SocketFilter::PROGRAM_TYPE == BPF_PROG_TYPE_SOCKET_FILTER);
+    REQUIRE_KERNEL(5, 1, "bpf_prog_info.gpl_compatible");
+    auto created_filter = SocketFilter::create("defaults", filters::pass);  // no license given: "GPL"
+    INFO(message_of(created_filter));
+    REQUIRE(created_filter.has_value());
+    SocketFilter filter = std::move(*created_filter);
+    CHECK(filter.license() == "GPL");
+    CHECK_FALSE(filter.is_loaded());
+    auto pair = unix_dgram_pair();
+    const auto early = filter.attach(pair.receiver.get());
+    REQUIRE_FALSE(early.has_value());
+    INFO(early.error().message());
+    CHECK(early.error().kind() == ErrorKind::NotLoaded);
+    CHECK(early.error().code().value() == 0);
+    // Nothing reached the socket: its slot is still empty.
+    CHECK(SocketFilter::detach(pair.receiver.get()).error().kind() == ErrorKind::NotFound);
+
+    REQUIRE(filter.load().has_value());
+    const auto info = filter.info();
+    INFO(message_of(info));
+    REQUIRE(info.has_value());
+    CHECK(info->program_type() == SocketFilter::PROGRAM_TYPE);
+    CHECK(info->gpl_compatible() == std::optional<bool>(true));  // the default license reached the kernel
 }
