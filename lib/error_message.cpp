@@ -152,6 +152,62 @@ std::string_view hint_for(std::string_view op, int e, bool has_log) {
         if (e == EINVAL) return "the kernel does not know this statistics type (BPF_STATS_RUN_TIME needs Linux 5.8).";
         return {};
     }
+    if (is(op, "BPF_MAP_CREATE")) {
+        switch (e) {
+        case EPERM: return "creating maps needs CAP_BPF (Linux 5.8+) or CAP_SYS_ADMIN; before Linux 5.11 a low "
+                           "RLIMIT_MEMLOCK also gives EPERM: call raise_memlock_limit() first.";
+        case EINVAL:
+            return "the kernel refused the map's shape: check the key and value sizes this type allows (arrays "
+                   "need 4-byte keys; no size may be 0), max_entries (not 0), the flags and the name (at most "
+                   "15 of [A-Za-z0-9_.]).";
+        case E2BIG: return "the key or value is larger than this map type allows.";
+        case ENOMEM: return "the kernel could not allocate the map: lower max_entries or the value size.";
+        default: return {};
+        }
+    }
+    if (is(op, "BPF_MAP_LOOKUP_ELEM")) {
+        if (e == ENOENT) return "the map holds no such key.";
+        if (e == EPERM) return "the map fd was opened write-only.";
+        return {};
+    }
+    if (is(op, "BPF_MAP_UPDATE_ELEM")) {
+        switch (e) {
+        case EEXIST: return "BPF_NOEXIST was given and the key exists (array elements always exist: use BPF_ANY).";
+        case ENOENT: return "BPF_EXIST was given and the map holds no such key.";
+        case E2BIG: return "the map is full (max_entries reached), or the array index is out of range.";
+        case EPERM: return "the map is frozen (BPF_MAP_FREEZE) or was opened read-only.";
+        case EINVAL: return "the flags are not one of BPF_ANY, BPF_NOEXIST, BPF_EXIST (optionally with BPF_F_LOCK).";
+        default: return {};
+        }
+    }
+    if (is(op, "BPF_MAP_DELETE_ELEM")) {
+        switch (e) {
+        case ENOENT: return "the map holds no such key.";
+        case EINVAL: return "elements of array maps cannot be deleted; overwrite them instead.";
+        case EPERM: return "the map is frozen (BPF_MAP_FREEZE) or was opened read-only.";
+        default: return {};
+        }
+    }
+    if (is(op, "BPF_MAP_GET_NEXT_KEY")) {
+        if (e == ENOENT) return "there is no key after this one: the iteration is over.";
+        return {};
+    }
+    if (is(op, "BPF_MAP_FREEZE")) {
+        switch (e) {
+        case EBUSY: return "a writable mmap of the map exists.";
+        case EPERM:
+            return "the map is already frozen or was opened read-only, or the caller lacks CAP_BPF (Linux 5.8+) "
+                   "and CAP_SYS_ADMIN.";
+        case EINVAL: return "the kernel predates BPF_MAP_FREEZE (Linux 5.2).";
+        case detail::kernel_enotsupp: return "maps of this type (or with these special fields) cannot be frozen.";
+        default: return {};
+        }
+    }
+    if (is(op, "BPF_MAP_GET_NEXT_ID") || is(op, "BPF_MAP_GET_FD_BY_ID")) {
+        if (e == EPERM) return "walking maps by id needs CAP_SYS_ADMIN.";
+        if (e == ENOENT) return "no map has this id (it may have been freed meanwhile).";
+        return {};
+    }
     if (is(op, "BPF_OBJ_GET_INFO_BY_FD")) {
         if (e == EBADF) return "the fd is not open.";
         if (e == EINVAL) return "the fd is not a BPF object.";

@@ -1,4 +1,5 @@
-// OwnedFd and ProgramFd: closing and cloning.
+// OwnedFd, ProgramFd and MapFd: closing and cloning.
+#include "sockfilter/map_fd.hpp"
 #include "sockfilter/owned_fd.hpp"
 #include "sockfilter/program_fd.hpp"
 #include "syscall.hpp"
@@ -26,6 +27,10 @@ Result<OwnedFd> OwnedFd::try_clone() const {
 
 Result<ProgramFd> ProgramFd::try_clone() const {
     return Result<ProgramFd>(fd_.try_clone());
+}
+
+Result<MapFd> MapFd::try_clone() const {
+    return Result<MapFd>(fd_.try_clone());
 }
 
 }  // namespace sockfilter

@@ -8,36 +8,30 @@
 #include <cstring>
 #include <string>
 
+#include "sys_common.hpp"
 #include "syscall.hpp"
-#include "zero.hpp"
 #include "text.hpp"
+#include "zero.hpp"
+
+namespace sockfilter::detail {
+
+Result<OwnedFd> adopt_fd(long ret, const char* operation) {
+    if (ret < 0) return std::unexpected(Error::from_errno(operation, static_cast<int>(-ret)));
+    OwnedFd fd(static_cast<int>(ret));
+    if (fd.get() >= 3) return fd;
+    const int moved = os::dup_cloexec(fd.get(), 3);
+    if (moved < 0) {
+        return std::unexpected(Error::from_errno("F_DUPFD_CLOEXEC", -moved,
+                                                 concat({"moving the fd from ", operation, " above 2"})));
+    }
+    return OwnedFd(moved);
+}
+
+}  // namespace sockfilter::detail
 
 namespace sockfilter::sys {
 
 namespace {
-
-template <typename T>
-std::uint64_t pointer_bits(const T* pointer) noexcept {
-    return static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(pointer));
-}
-
-// Size of `union bpf_attr` up to and including the member at `offset` of size `size`.
-constexpr unsigned attr_size(std::size_t offset, std::size_t size) noexcept { return static_cast<unsigned>(offset + size); }
-#define SOCKFILTER_ATTR_END(field) attr_size(offsetof(bpf_attr, field), sizeof(bpf_attr{}.field))
-
-// Owns a fresh fd from the kernel, moved above 2 if it landed on 0–2 (UAPI treats 0 as "no fd", and a
-// process with closed standard streams must not get its program fd written to by printf).
-Result<OwnedFd> adopt(long ret, const char* operation) {
-    if (ret < 0) return std::unexpected(Error::from_errno(operation, static_cast<int>(-ret)));
-    OwnedFd fd(static_cast<int>(ret));
-    if (fd.get() >= 3) return fd;
-    const int moved = detail::os::dup_cloexec(fd.get(), 3);
-    if (moved < 0) {
-        return std::unexpected(Error::from_errno("F_DUPFD_CLOEXEC", -moved,
-                                                 detail::concat({"moving the fd from ", operation, " above 2"})));
-    }
-    return OwnedFd(moved);
-}
 
 // The BPF_PROG_LOAD part of union bpf_attr as Linux 6.4+ defines it: the installed UAPI headers may predate
 // log_true_size, which the kernel writes back after a load with a log.
@@ -77,8 +71,8 @@ Result<ProgramFd> prog_load(const ProgLoadRequest& request) {
     detail::zero(attr);
     attr.prog_type = request.program_type;
     attr.insn_cnt = static_cast<std::uint32_t>(request.insns.size());
-    attr.insns = pointer_bits(request.insns.data());
-    attr.license = pointer_bits(request.license);
+    attr.insns = detail::pointer_bits(request.insns.data());
+    attr.license = detail::pointer_bits(request.license);
     attr.prog_flags = request.flags;
     attr.expected_attach_type = request.expected_attach_type;
     std::memcpy(attr.prog_name, request.name.data(), request.name.size());
@@ -86,7 +80,7 @@ Result<ProgramFd> prog_load(const ProgLoadRequest& request) {
     if (!request.log.empty()) {
         attr.log_level = request.log_level;
         attr.log_size = static_cast<std::uint32_t>(request.log.size());
-        attr.log_buf = pointer_bits(request.log.data());
+        attr.log_buf = detail::pointer_bits(request.log.data());
         request.log[0] = '\0';
         size = offsetof(ProgLoadAttr, log_true_size) + sizeof attr.log_true_size;
     }
@@ -98,13 +92,13 @@ Result<ProgramFd> prog_load(const ProgLoadRequest& request) {
     if (ret == -ENOSPC && attr.log_true_size != 0) {
         return std::unexpected(Error::from_errno("BPF_PROG_LOAD", ENOSPC).with_sizes({.data = {}, .ctx = {}, .log = attr.log_true_size}));
     }
-    return Result<ProgramFd>(adopt(ret, "BPF_PROG_LOAD"));
+    return Result<ProgramFd>(detail::adopt_fd(ret, "BPF_PROG_LOAD"));
 }
 
 Result<void> obj_pin(int fd, PathRef path) {
     bpf_attr attr;
     detail::zero(attr);
-    attr.pathname = pointer_bits(path.c_str());
+    attr.pathname = detail::pointer_bits(path.c_str());
     attr.bpf_fd = static_cast<std::uint32_t>(fd);
     const long ret = detail::os::bpf(BPF_OBJ_PIN, &attr, SOCKFILTER_ATTR_END(bpf_fd));
     if (ret < 0) return std::unexpected(Error::from_errno("BPF_OBJ_PIN", static_cast<int>(-ret)));
@@ -114,9 +108,9 @@ Result<void> obj_pin(int fd, PathRef path) {
 Result<OwnedFd> obj_get(PathRef path, std::uint32_t file_flags) {
     bpf_attr attr;
     detail::zero(attr);
-    attr.pathname = pointer_bits(path.c_str());
+    attr.pathname = detail::pointer_bits(path.c_str());
     attr.file_flags = file_flags;
-    return adopt(detail::os::bpf(BPF_OBJ_GET, &attr, SOCKFILTER_ATTR_END(file_flags)), "BPF_OBJ_GET");
+    return detail::adopt_fd(detail::os::bpf(BPF_OBJ_GET, &attr, SOCKFILTER_ATTR_END(file_flags)), "BPF_OBJ_GET");
 }
 
 Result<std::uint32_t> obj_get_info_by_fd(int fd, std::span<std::byte> info) {
@@ -125,7 +119,7 @@ Result<std::uint32_t> obj_get_info_by_fd(int fd, std::span<std::byte> info) {
     detail::zero(attr);
     attr.info.bpf_fd = static_cast<std::uint32_t>(fd);
     attr.info.info_len = static_cast<std::uint32_t>(info.size());
-    attr.info.info = pointer_bits(info.data());
+    attr.info.info = detail::pointer_bits(info.data());
     const long ret = detail::os::bpf(BPF_OBJ_GET_INFO_BY_FD, &attr, SOCKFILTER_ATTR_END(info));
     if (ret < 0) return std::unexpected(Error::from_errno("BPF_OBJ_GET_INFO_BY_FD", static_cast<int>(-ret)));
     return attr.info.info_len;
@@ -137,7 +131,7 @@ Result<TestRunResult> prog_test_run(int program_fd, const TestRunOptions& option
         return fail(ErrorKind::InvalidArgument, "BPF_PROG_TEST_RUN", 0, "a buffer exceeds 4 GiB");
     }
     // Empty spans go as NULL: a non-NULL data_out with size 0 would be written without bound.
-    auto bits_or_null = [](auto span) { return span.empty() ? std::uint64_t{0} : pointer_bits(span.data()); };
+    auto bits_or_null = [](auto span) { return span.empty() ? std::uint64_t{0} : detail::pointer_bits(span.data()); };
     bpf_attr attr;
     detail::zero(attr);
     attr.test.prog_fd = static_cast<std::uint32_t>(program_fd);
@@ -181,14 +175,14 @@ Result<ProgramFd> prog_get_fd_by_id(std::uint32_t id) {
     detail::zero(attr);
     attr.prog_id = id;
     return Result<ProgramFd>(
-        adopt(detail::os::bpf(BPF_PROG_GET_FD_BY_ID, &attr, SOCKFILTER_ATTR_END(open_flags)), "BPF_PROG_GET_FD_BY_ID"));
+        detail::adopt_fd(detail::os::bpf(BPF_PROG_GET_FD_BY_ID, &attr, SOCKFILTER_ATTR_END(open_flags)), "BPF_PROG_GET_FD_BY_ID"));
 }
 
 Result<OwnedFd> enable_stats(std::uint32_t type) {
     bpf_attr attr;
     detail::zero(attr);
     attr.enable_stats.type = type;
-    return adopt(detail::os::bpf(BPF_ENABLE_STATS, &attr, SOCKFILTER_ATTR_END(enable_stats.type)), "BPF_ENABLE_STATS");
+    return detail::adopt_fd(detail::os::bpf(BPF_ENABLE_STATS, &attr, SOCKFILTER_ATTR_END(enable_stats.type)), "BPF_ENABLE_STATS");
 }
 
 }  // namespace sockfilter::sys

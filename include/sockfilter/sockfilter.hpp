@@ -4,6 +4,7 @@
 #include "sockfilter/error.hpp"
 #include "sockfilter/insn.hpp"
 #include "sockfilter/load_options.hpp"
+#include "sockfilter/map_fd.hpp"
 #include "sockfilter/owned_fd.hpp"
 #include "sockfilter/path.hpp"
 #include "sockfilter/program.hpp"

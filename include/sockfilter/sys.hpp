@@ -3,12 +3,16 @@
 // operation() is the command's name. Returned fds are owned, close-on-exec and never 0–2.
 #pragma once
 
+#include <linux/bpf.h>
+
+#include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string_view>
 
 #include "sockfilter/error.hpp"
 #include "sockfilter/insn.hpp"
+#include "sockfilter/map_fd.hpp"
 #include "sockfilter/owned_fd.hpp"
 #include "sockfilter/path.hpp"
 #include "sockfilter/program_fd.hpp"
@@ -61,5 +65,65 @@ struct ProgLoadRequest {
 /// BPF_ENABLE_STATS (Linux 5.8, CAP_SYS_ADMIN): run-time statistics are collected while the returned fd
 /// is open. `type`: BPF_STATS_RUN_TIME.
 [[nodiscard]] Result<OwnedFd> enable_stats(std::uint32_t type);
+
+/// BPF_MAP_CREATE request. Fields after `name` are for maps with BTF or special types; leave them 0.
+struct MapCreateRequest {
+    std::uint32_t map_type = 0;                   ///< enum bpf_map_type
+    std::uint32_t key_size = 0;                   ///< bytes per key (4 for arrays)
+    std::uint32_t value_size = 0;                 ///< bytes per value (per CPU for per-CPU maps)
+    std::uint32_t max_entries = 0;                ///< capacity
+    std::uint32_t map_flags = 0;                  ///< BPF_F_* map flags (BPF_F_NO_PREALLOC, BPF_F_RDONLY_PROG, …)
+    std::string_view name{};                      ///< at most 15 bytes (Linux 4.15+); validated by the kernel
+    std::uint32_t inner_map_fd = 0;               ///< map-in-map types only
+    std::uint32_t numa_node = 0;                  ///< with BPF_F_NUMA_NODE only
+    std::uint32_t ifindex = 0;                    ///< offload device (Linux 4.16+)
+    std::uint32_t btf_fd = 0;                     ///< BTF object describing key and value (Linux 4.18+)
+    std::uint32_t btf_key_type_id = 0;            ///< BTF type of the key
+    std::uint32_t btf_value_type_id = 0;          ///< BTF type of the value
+    std::uint32_t btf_vmlinux_value_type_id = 0;  ///< struct_ops maps (Linux 5.6+)
+    std::uint64_t map_extra = 0;                  ///< per-type extra (bloom filter hashes; Linux 5.16+)
+};
+
+/// BPF_MAP_CREATE (Linux 3.18; names 4.15). Needs CAP_BPF (5.8+) or CAP_SYS_ADMIN unless
+/// kernel.unprivileged_bpf_disabled is 0 (and then only some types). The attr is passed up to the last
+/// non-zero optional field, so older kernels accept plain requests. A name longer than 15 bytes is refused
+/// as InvalidArgument before the call. Errors: EINVAL (sizes, flags or name the type refuses), EPERM,
+/// ENOMEM, E2BIG (value too large).
+[[nodiscard]] Result<MapFd> map_create(const MapCreateRequest& request);
+
+/// BPF_MAP_LOOKUP_ELEM (Linux 3.18): copies the value of `key` into `value`. `key` must hold key_size
+/// bytes and `value` the map's value size (round_up(value_size, 8) × possible CPUs for per-CPU maps): not
+/// checked here (the kernel reads and writes that many bytes). `flags`: 0 or BPF_F_LOCK (5.1).
+/// Errors: ENOENT when the key is absent (NotFound), EPERM on a map opened write-only.
+[[nodiscard]] Result<void> map_lookup_elem(int map_fd, std::span<const std::byte> key, std::span<std::byte> value,
+                                           std::uint64_t flags = 0);
+
+/// BPF_MAP_UPDATE_ELEM (Linux 3.18): stores `value` under `key` (buffers as for map_lookup_elem).
+/// `flags`: BPF_ANY (create or replace), BPF_NOEXIST (create only), BPF_EXIST (replace only), optionally
+/// | BPF_F_LOCK. Errors: EEXIST (NOEXIST, key present; always for arrays), ENOENT (EXIST, key absent),
+/// E2BIG (map full, or array index out of range), EPERM (frozen or read-only map), EINVAL (bad flags).
+[[nodiscard]] Result<void> map_update_elem(int map_fd, std::span<const std::byte> key, std::span<const std::byte> value,
+                                           std::uint64_t flags = BPF_ANY);
+
+/// BPF_MAP_DELETE_ELEM (Linux 3.18): removes `key`. Errors: ENOENT (absent), EINVAL (arrays cannot
+/// delete), EPERM (frozen or read-only map).
+[[nodiscard]] Result<void> map_delete_elem(int map_fd, std::span<const std::byte> key);
+
+/// BPF_MAP_GET_NEXT_KEY (Linux 3.18; an empty `key` = first key, 4.12): writes the key after `key` into
+/// `next_key` (key_size bytes). A hash map restarts from its first key when `key` is absent.
+/// Errors: ENOENT after the last key (NotFound).
+[[nodiscard]] Result<void> map_get_next_key(int map_fd, std::span<const std::byte> key, std::span<std::byte> next_key);
+
+/// BPF_MAP_FREEZE (Linux 5.2): makes the map read-only for syscalls for good (programs may still write
+/// unless created with BPF_F_RDONLY_PROG). Errors: EPERM (already frozen, opened read-only, or no CAP_BPF /
+/// CAP_SYS_ADMIN), EBUSY (a writable mmap exists), ENOTSUPP (524) for types that cannot be frozen.
+[[nodiscard]] Result<void> map_freeze(int map_fd);
+
+/// BPF_MAP_GET_NEXT_ID (Linux 4.13, CAP_SYS_ADMIN): the map id after `start_id`; NotFound at the end.
+[[nodiscard]] Result<std::uint32_t> map_get_next_id(std::uint32_t start_id);
+
+/// BPF_MAP_GET_FD_BY_ID (Linux 4.13, CAP_SYS_ADMIN): a new fd for map `id`; NotFound if it is gone.
+/// `open_flags`: 0, BPF_F_RDONLY or BPF_F_WRONLY (4.15).
+[[nodiscard]] Result<MapFd> map_get_fd_by_id(std::uint32_t id, std::uint32_t open_flags = 0);
 
 }  // namespace sockfilter::sys
