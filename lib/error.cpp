@@ -13,6 +13,7 @@ std::string_view to_string(ErrorKind kind) noexcept {
     case ErrorKind::NotLoaded: return "NotLoaded";
     case ErrorKind::AlreadyLoaded: return "AlreadyLoaded";
     case ErrorKind::UnexpectedProgramType: return "UnexpectedProgramType";
+    case ErrorKind::UnexpectedMapType: return "UnexpectedMapType";
     case ErrorKind::InvalidArgument: return "InvalidArgument";
     case ErrorKind::VerifierRejected: return "VerifierRejected";
     case ErrorKind::PermissionDenied: return "PermissionDenied";

@@ -4,8 +4,7 @@
 #include <charconv>
 #include <cstring>
 
-#include "sockfilter/owned_fd.hpp"
-#include "syscall.hpp"
+#include "small_file.hpp"
 
 namespace sockfilter::detail {
 
@@ -18,6 +17,12 @@ std::optional<T> parse_number(std::string_view text) noexcept {
     const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
     if (ec != std::errc{} || end == text.data()) return std::nullopt;
     return value;
+}
+
+std::optional<bool> parse_flag(std::string_view text) noexcept {
+    const auto number = parse_number<std::uint32_t>(text);
+    if (!number) return std::nullopt;
+    return *number != 0;
 }
 
 }  // namespace
@@ -35,6 +40,7 @@ FdInfo parse_fdinfo(std::string_view text) noexcept {
         if (key == "prog_type") info.prog_type = parse_number<std::uint32_t>(value);
         else if (key == "map_type") info.map_type = parse_number<std::uint32_t>(value);
         else if (key == "memlock") info.memlock = parse_number<std::uint64_t>(value);
+        else if (key == "frozen") info.frozen = parse_flag(value);
         else if (key == "link_type") info.link = true;
     }
     return info;
@@ -46,18 +52,10 @@ Result<FdInfo> read_fdinfo(int fd) {
     const auto [end, ec] = std::to_chars(path + prefix, path + sizeof path - 1, fd);
     if (ec != std::errc{}) return fail(ErrorKind::InvalidArgument, "fdinfo", 0, "fd out of range");
     *end = '\0';
-    const int opened = os::open_read_only(path);
-    if (opened < 0) return std::unexpected(Error::from_errno("fdinfo", -opened, "opening /proc/self/fdinfo (is /proc mounted?)"));
-    const OwnedFd file(opened);
     char text[2048];
-    std::size_t size = 0;
-    while (size < sizeof text) {
-        const long got = os::read(file.get(), text + size, sizeof text - size);
-        if (got < 0) return std::unexpected(Error::from_errno("fdinfo", static_cast<int>(-got), "reading /proc/self/fdinfo"));
-        if (got == 0) break;
-        size += static_cast<std::size_t>(got);
-    }
-    return parse_fdinfo(std::string_view(text, size));
+    const auto size = read_small_file(path, text, "fdinfo", "/proc/self/fdinfo (is /proc mounted?)");
+    if (!size) return std::unexpected(size.error());
+    return parse_fdinfo(std::string_view(text, *size));
 }
 
 }  // namespace sockfilter::detail

@@ -14,6 +14,7 @@ struct FdInfo {
     std::optional<std::uint32_t> prog_type;  ///< present only for programs
     std::optional<std::uint32_t> map_type;   ///< present only for maps
     std::optional<std::uint64_t> memlock;    ///< bytes charged
+    std::optional<bool> frozen;              ///< maps only: BPF_MAP_FREEZE was called (Linux 5.2+)
     bool link = false;                       ///< a BPF link
 };
 

@@ -4,20 +4,16 @@
 #include <cstring>
 #include <string>
 
-#include "pinned_program.hpp"
+#include "object_name.hpp"
+#include "pin_path.hpp"
+#include "pinned_object.hpp"
 #include "program_load.hpp"
-#include "sockfilter/path.hpp"
 #include "sockfilter/sys.hpp"
-#include "syscall.hpp"
 #include "text.hpp"
 
 namespace sockfilter {
 
 namespace {
-
-bool is_name_char(char c) noexcept {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.';
-}
 
 std::unexpected<Error> not_loaded(const char* operation) {
     return fail(ErrorKind::NotLoaded, operation, 0, "the program is not loaded: call load() or from_pin() first");
@@ -26,17 +22,7 @@ std::unexpected<Error> not_loaded(const char* operation) {
 }  // namespace
 
 Result<Program> Program::make(std::string_view name, std::span<const Insn> instructions, std::string_view license) {
-    if (name.size() >= BPF_OBJ_NAME_LEN) {
-        return fail(ErrorKind::InvalidArgument, "program name", 0,
-                    detail::concat({"\"", name, "\" has ", name.size(), " characters; the kernel allows at most 15"}));
-    }
-    for (std::size_t i = 0; i < name.size(); ++i) {
-        if (!is_name_char(name[i])) {
-            return fail(ErrorKind::InvalidArgument, "program name", 0,
-                        detail::concat({"character ", i, " of \"", name,
-                                        "\" is not one of A-Z a-z 0-9 _ . (the only ones the kernel accepts)"}));
-        }
-    }
+    if (auto checked = detail::check_object_name(name, "program name"); !checked) return std::unexpected(std::move(checked.error()));
     if (instructions.size() > UINT32_MAX) {
         return fail(ErrorKind::InvalidArgument, "program instructions", 0,
                     detail::concat({"the program has ", instructions.size(),
@@ -104,28 +90,10 @@ Result<std::reference_wrapper<const ProgramFd>> Program::fd() const {
 
 Result<void> Program::pin(std::string_view path) {
     if (!fd_) return not_loaded("BPF_OBJ_PIN");
-    if (!pin_path_.empty()) {
-        return fail(ErrorKind::AlreadyExists, "BPF_OBJ_PIN", 0,
-                    detail::concat({"this program is already pinned at ", pin_path_, "; unpin() it first"}));
-    }
-    const auto buffer = sys::PathBuffer::from(path);
-    if (!buffer) return std::unexpected(buffer.error());
-    if (auto pinned = sys::obj_pin(fd_.get(), buffer->ref()); !pinned) {
-        return std::unexpected(std::move(pinned.error()).with_detail(detail::concat({"pinning at ", path})));
-    }
-    pin_path_.assign(path);  // only now: unpin() must never remove a file we did not create
-    return {};
+    return detail::pin_recorded(fd_.get(), path, pin_path_, "program");
 }
 
-Result<void> Program::unpin() {
-    if (pin_path_.empty()) return fail(ErrorKind::NotFound, "unpin", 0, "this program holds no pin of its own");
-    const int ret = detail::os::unlink(pin_path_.c_str());
-    if (ret < 0 && ret != -ENOENT) {
-        return std::unexpected(Error::from_errno("unpin", -ret, detail::concat({"removing ", pin_path_})));
-    }
-    pin_path_.clear();  // already gone (removed by someone else) counts as unpinned
-    return {};
-}
+Result<void> Program::unpin() { return detail::unpin_recorded(pin_path_, "program"); }
 
 std::optional<std::string_view> Program::pinned_path() const noexcept {
     if (pin_path_.empty()) return std::nullopt;

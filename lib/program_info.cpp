@@ -8,7 +8,8 @@
 #include <cstring>
 
 #include "fdinfo.hpp"
-#include "pinned_program.hpp"
+#include "id_walk.hpp"
+#include "pinned_object.hpp"
 #include "sockfilter/sys.hpp"
 #include "text.hpp"
 #include "zero.hpp"
@@ -171,22 +172,10 @@ std::optional<std::uint32_t> ProgramInfo::attach_btf_id() const noexcept {
 Result<ProgramFd> ProgramInfo::fd() const { return sys::prog_get_fd_by_id(info_.id); }
 
 Result<std::vector<ProgramInfo>> loaded_programs() {
-    std::vector<ProgramInfo> programs;
-    std::uint32_t id = 0;
-    for (;;) {
-        const auto next = sys::prog_get_next_id(id);
-        if (!next) {
-            if (next.error().kind() == ErrorKind::NotFound) return programs;
-            return std::unexpected(next.error());
-        }
-        id = *next;
-        auto program = sys::prog_get_fd_by_id(id);
-        if (!program && program.error().kind() == ErrorKind::NotFound) continue;  // unloaded meanwhile
-        if (!program) return std::unexpected(program.error());
-        auto info = ProgramInfo::from_fd(*program);
-        if (!info) return std::unexpected(info.error());
-        programs.push_back(std::move(*info));
-    }
+    return detail::walk_ids<ProgramInfo>(
+        [](std::uint32_t id) { return sys::prog_get_next_id(id); },
+        [](std::uint32_t id) { return sys::prog_get_fd_by_id(id); },
+        [](const auto& fd) { return ProgramInfo::from_fd(fd); });
 }
 
 }  // namespace sockfilter

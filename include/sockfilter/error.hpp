@@ -15,6 +15,7 @@ enum class ErrorKind : std::uint8_t {
     NotLoaded,              ///< the program has no kernel fd yet (load() it first) or was unloaded
     AlreadyLoaded,          ///< load() on a program that already holds a kernel fd
     UnexpectedProgramType,  ///< the fd or pin is not a BPF program of the type asked for
+    UnexpectedMapType,      ///< the fd or pin is not a BPF map, or a map of another type than a typed view needs
     InvalidArgument,        ///< the caller's input was refused (by us, or EINVAL from the kernel)
     VerifierRejected,       ///< BPF_PROG_LOAD failed and the verifier log says why
     PermissionDenied,       ///< EPERM/EACCES: privileges, sysctl, locked socket or a path not on bpffs

@@ -1,10 +1,13 @@
 // The whole public API of sockfilter in one include.
 #pragma once
 
+#include "sockfilter/cpus.hpp"
 #include "sockfilter/error.hpp"
 #include "sockfilter/insn.hpp"
 #include "sockfilter/load_options.hpp"
+#include "sockfilter/map.hpp"
 #include "sockfilter/map_fd.hpp"
+#include "sockfilter/map_info.hpp"
 #include "sockfilter/owned_fd.hpp"
 #include "sockfilter/path.hpp"
 #include "sockfilter/program.hpp"
