@@ -19,3 +19,4 @@
 #include "sockfilter/stats.hpp"
 #include "sockfilter/sys.hpp"
 #include "sockfilter/test_run.hpp"
+#include "sockfilter/typed_maps.hpp"
