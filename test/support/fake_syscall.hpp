@@ -30,4 +30,12 @@ int dup_calls();
 /// Disarms everything and zeroes the counters.
 void reset();
 
+/// reset() on construction and destruction, so a failed REQUIRE leaves nothing armed for the next case.
+struct Scope {
+    Scope() { reset(); }
+    ~Scope() { reset(); }
+    Scope(const Scope&) = delete;
+    Scope& operator=(const Scope&) = delete;
+};
+
 }  // namespace sockfilter_test::fake
