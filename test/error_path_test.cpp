@@ -22,14 +22,6 @@ using namespace sockfilter_test;
 
 namespace {
 
-// Disarms the fake on entry and exit, so a failed REQUIRE leaves nothing armed for the next case.
-struct FakeScope {
-    FakeScope() { fake::reset(); }
-    ~FakeScope() { fake::reset(); }
-    FakeScope(const FakeScope&) = delete;
-    FakeScope& operator=(const FakeScope&) = delete;
-};
-
 // Keeps a copy of standard input and puts it back, whatever happens to fd 0 meanwhile.
 struct SavedStdin {
     int copy = fcntl(0, F_DUPFD_CLOEXEC, 3);
@@ -52,7 +44,7 @@ constexpr auto exit_without_r0 = sockfilter::insn::program(sockfilter::insn::exi
 
 TEST_CASE("error path EAGAIN is retried") {
     REQUIRE_KERNEL(3, 19, "BPF_PROG_LOAD");
-    FakeScope scope;
+    fake::Scope scope;
     SocketFilter filter = created("eagain3", filters::pass);
     fake::fail_bpf(BPF_PROG_LOAD, EAGAIN, 3);
     const auto load = filter.load();
@@ -73,7 +65,7 @@ TEST_CASE("error path EAGAIN is retried") {
 
 TEST_CASE("error path EAGAIN gives up after six attempts") {
     REQUIRE_KERNEL(3, 19, "BPF_PROG_LOAD");
-    FakeScope scope;
+    fake::Scope scope;
     SocketFilter filter = created("eagain6", filters::pass);
     fake::fail_bpf(BPF_PROG_LOAD, EAGAIN, 6);
     const auto load = filter.load();
@@ -92,7 +84,7 @@ TEST_CASE("error path EAGAIN gives up after six attempts") {
 
 TEST_CASE("error path a failing log retry keeps the first errno") {
     REQUIRE_KERNEL(3, 19, "BPF_PROG_LOAD");
-    FakeScope scope;
+    fake::Scope scope;
 
     SECTION("the kernel rejects then the retry fails") {
         // The real verifier refuses the program (EACCES); the retry with a log is made to fail with ENOMEM.
@@ -136,7 +128,7 @@ TEST_CASE("error path a failing log retry keeps the first errno") {
 
 TEST_CASE("error path the retry log overflows a caller buffer") {
     REQUIRE_KERNEL(6, 4, "the rotating verifier log");
-    FakeScope scope;
+    fake::Scope scope;
     // The first attempt fails (fake EINVAL) with a program the verifier accepts; the retry's log at level 2
     // does not fit 128 bytes, which Linux 6.4+ reports as ENOSPC although the program loads. The library
     // must not hand back a loaded program it cannot keep, nor lose the first errno.
@@ -153,7 +145,7 @@ TEST_CASE("error path the retry log overflows a caller buffer") {
 
 TEST_CASE("error path a fd on 0 is moved above 2") {
     REQUIRE_KERNEL(3, 19, "BPF_PROG_LOAD");
-    FakeScope scope;
+    fake::Scope scope;
     SavedStdin saved;
     SocketFilter filter = created("low_fd", filters::pass);
     fake::land_next_fd_on(BPF_PROG_LOAD, 0);
@@ -172,7 +164,7 @@ TEST_CASE("error path a fd on 0 is moved above 2") {
 
 TEST_CASE("error path moving a low fd fails") {
     REQUIRE_KERNEL(3, 19, "BPF_PROG_LOAD");
-    FakeScope scope;
+    fake::Scope scope;
     SavedStdin saved;
     SocketFilter filter = created("low_fd_fail", filters::pass);
     fake::land_next_fd_on(BPF_PROG_LOAD, 0);
@@ -192,7 +184,7 @@ TEST_CASE("error path moving a low fd fails") {
 
 TEST_CASE("error path try_clone cannot dup") {
     REQUIRE_KERNEL(3, 19, "BPF_PROG_LOAD");
-    FakeScope scope;
+    fake::Scope scope;
     SocketFilter filter = created("clone_fail", filters::pass);
     REQUIRE(filter.load().has_value());
     const auto fd = filter.fd();
@@ -216,7 +208,7 @@ TEST_CASE("error path try_clone cannot dup") {
 
 TEST_CASE("error path info and pin failures carry the errno") {
     REQUIRE_KERNEL(4, 13, "BPF_OBJ_GET_INFO_BY_FD");
-    FakeScope scope;
+    fake::Scope scope;
     SocketFilter filter = created("info_fail", filters::pass);
     REQUIRE(filter.load().has_value());
 
@@ -237,7 +229,7 @@ TEST_CASE("error path info and pin failures carry the errno") {
 }
 
 TEST_CASE("error path a verifier log that is not UTF-8") {
-    FakeScope scope;
+    fake::Scope scope;
     // Both the plain load and the retry with a log fail; the retry's log holds bytes that are not text.
     static constexpr std::string_view garbled = "0: (95) exit\nR0 \xff\xfe!read_ok\x01\n";
     fake::fail_bpf(BPF_PROG_LOAD, EACCES, 2);
@@ -254,7 +246,7 @@ TEST_CASE("error path a verifier log that is not UTF-8") {
 }
 
 TEST_CASE("error path huge sizes are refused before any syscall") {
-    FakeScope scope;
+    fake::Scope scope;
     const SocketFilter filter = loaded("huge", filters::pass);
     const int runs_before = fake::bpf_calls(BPF_PROG_TEST_RUN);
     // Spans that claim more than the kernel's 32-bit sizes can say: refused without touching the memory.
@@ -276,7 +268,7 @@ TEST_CASE("error path huge sizes are refused before any syscall") {
 
 TEST_CASE("error path loaded_programs skips a program that vanishes mid-walk") {
     REQUIRE_KERNEL(4, 13, "BPF_PROG_GET_NEXT_ID");
-    FakeScope scope;
+    fake::Scope scope;
     const SocketFilter ours = loaded("vanishing", filters::pass);
     const auto our_info = ours.info();
     REQUIRE(our_info.has_value());

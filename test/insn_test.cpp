@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "bpffs.hpp"
+#include "filters.hpp"
 #include "loaded.hpp"
 #include "netns.hpp"
 #include "skip.hpp"
@@ -158,18 +159,7 @@ TEST_CASE("counting filter with a map") {
     const auto map = sys::obj_get(map_path_buffer->ref());
     REQUIRE(map);
 
-    const auto counting = program(
-        mov64(Reg::R6, Reg::R1),
-        st_mem(Size::W, Reg::R10, -4, 0),                // key = 0
-        mov64(Reg::R2, Reg::R10),
-        alu64_imm(Alu::Add, Reg::R2, -4),
-        ld_map_fd(Reg::R1, map->get()),
-        call(BPF_FUNC_map_lookup_elem),
-        jmp_imm(Jmp::Eq, Reg::R0, 0, 2),
-        mov64_imm(Reg::R1, 1),
-        atomic_add(Size::DW, Reg::R0, Reg::R1, 0),      // ++count
-        ldx_mem(Size::W, Reg::R0, Reg::R6, offsetof(__sk_buff, len)),
-        exit());
+    const auto counting = sockfilter_test::filters::count_into(map->get());
     const SocketFilter filter = sockfilter_test::loaded("count", counting);
     const auto info = filter.info();
     REQUIRE(info);

@@ -29,13 +29,6 @@ using namespace sockfilter_test;
 
 namespace {
 
-Map created_map(const MapSpec& spec) {
-    auto map = Map::create(spec);
-    INFO(message_of(map));
-    REQUIRE(map.has_value());
-    return std::move(*map);
-}
-
 template <typename T>
 std::span<const std::byte> bytes(const T& value) {
     return std::as_bytes(std::span(&value, 1));

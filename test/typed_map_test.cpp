@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "filters.hpp"
 #include "loaded.hpp"
 #include "skip.hpp"
 #include "sockets.hpp"
@@ -26,13 +27,6 @@ using namespace sockfilter_test;
 
 namespace {
 
-Map created_map(const MapSpec& spec) {
-    auto map = Map::create(spec);
-    INFO(message_of(map));
-    REQUIRE(map.has_value());
-    return std::move(*map);
-}
-
 template <typename View>
 View view_of(Map map) {
     auto view = View::from(std::move(map));
@@ -43,26 +37,9 @@ View view_of(Map map) {
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
-// A filter that adds 1 to the u64 at index 0 of the map behind `map_fd` and keeps every packet.
-std::vector<Insn> counting_filter(int map_fd) {
-    const auto code = program(
-        mov64(Reg::R6, Reg::R1),
-        st_mem(Size::W, Reg::R10, -4, 0),              // key = 0
-        mov64(Reg::R2, Reg::R10),
-        alu64_imm(Alu::Add, Reg::R2, -4),
-        ld_map_fd(Reg::R1, map_fd),
-        call(BPF_FUNC_map_lookup_elem),
-        jmp_imm(Jmp::Eq, Reg::R0, 0, 2),
-        mov64_imm(Reg::R1, 1),
-        atomic_add(Size::DW, Reg::R0, Reg::R1, 0),    // ++count
-        ldx_mem(Size::W, Reg::R0, Reg::R6, offsetof(__sk_buff, len)),
-        exit());
-    return {code.begin(), code.end()};
-}
-
 // Sends `count` datagrams through a unix pair whose receiver runs the counting filter on `map`.
 void count_packets(const Map& map, int count) {
-    const auto code = counting_filter(map.fd().get());
+    const auto code = filters::count_into(map.fd().get());
     const SocketFilter filter = loaded("count", code);
     auto pair = unix_dgram_pair();
     REQUIRE(filter.attach(pair.receiver.get()));

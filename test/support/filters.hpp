@@ -33,6 +33,22 @@ inline constexpr auto drop_if_byte = program(
     mov64_imm(Reg::R0, 0),
     exit());
 
+/// Counts packets in slot 0 of the array map behind `map_fd` (8-byte values; per-CPU arrays too) and keeps
+/// every packet whole.
+inline constexpr auto count_into(int map_fd) {
+    return program(mov64(Reg::R6, Reg::R1),
+                   st_mem(Size::W, Reg::R10, -4, 0),  // key = 0
+                   mov64(Reg::R2, Reg::R10),
+                   alu64_imm(Alu::Add, Reg::R2, -4),
+                   ld_map_fd(Reg::R1, map_fd),
+                   call(BPF_FUNC_map_lookup_elem),
+                   jmp_imm(Jmp::Eq, Reg::R0, 0, 2),  // no value: skip the count
+                   mov64_imm(Reg::R1, 1),
+                   atomic_add(Size::DW, Reg::R0, Reg::R1, 0),  // ++count
+                   ldx_mem(Size::W, Reg::R0, Reg::R6, offsetof(__sk_buff, len)),
+                   exit());
+}
+
 /// Returns a constant (for reuseport: the index of the socket to pick).
 template <int value>
 inline constexpr auto return_constant = program(mov64_imm(Reg::R0, value), exit());

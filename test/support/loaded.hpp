@@ -11,6 +11,7 @@
 
 #include "sockfilter/error.hpp"
 #include "sockfilter/insn.hpp"
+#include "sockfilter/map.hpp"
 #include "sockfilter/socket_filter.hpp"
 
 namespace sockfilter_test {
@@ -38,6 +39,14 @@ Filter loaded(std::string_view name, std::span<const sockfilter::Insn> instructi
     INFO(message_of(load));
     REQUIRE(load.has_value());
     return filter;
+}
+
+/// Map::create(spec); REQUIREs success, with the library's message on failure.
+inline sockfilter::Map created_map(const sockfilter::MapSpec& spec) {
+    auto map = sockfilter::Map::create(spec);
+    INFO(message_of(map));
+    REQUIRE(map.has_value());
+    return std::move(*map);
 }
 
 }  // namespace sockfilter_test
