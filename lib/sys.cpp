@@ -15,6 +15,20 @@
 
 namespace sockfilter::detail {
 
+Result<void> void_or_errno(long ret, const char* operation) {
+    if (ret < 0) return std::unexpected(Error::from_errno(operation, static_cast<int>(-ret)));
+    return {};
+}
+
+Result<std::uint32_t> next_id(int command, std::uint32_t start_id, const char* operation) {
+    bpf_attr attr;
+    zero(attr);
+    attr.start_id = start_id;
+    const long ret = os::bpf(command, &attr, SOCKFILTER_ATTR_END(next_id));
+    if (ret < 0) return std::unexpected(Error::from_errno(operation, static_cast<int>(-ret)));
+    return attr.next_id;
+}
+
 Result<OwnedFd> adopt_fd(long ret, const char* operation) {
     if (ret < 0) return std::unexpected(Error::from_errno(operation, static_cast<int>(-ret)));
     OwnedFd fd(static_cast<int>(ret));
@@ -100,9 +114,7 @@ Result<void> obj_pin(int fd, PathRef path) {
     detail::zero(attr);
     attr.pathname = detail::pointer_bits(path.c_str());
     attr.bpf_fd = static_cast<std::uint32_t>(fd);
-    const long ret = detail::os::bpf(BPF_OBJ_PIN, &attr, SOCKFILTER_ATTR_END(bpf_fd));
-    if (ret < 0) return std::unexpected(Error::from_errno("BPF_OBJ_PIN", static_cast<int>(-ret)));
-    return {};
+    return detail::void_or_errno(detail::os::bpf(BPF_OBJ_PIN, &attr, SOCKFILTER_ATTR_END(bpf_fd)), "BPF_OBJ_PIN");
 }
 
 Result<OwnedFd> obj_get(PathRef path, std::uint32_t file_flags) {
@@ -131,17 +143,16 @@ Result<TestRunResult> prog_test_run(int program_fd, const TestRunOptions& option
         return fail(ErrorKind::InvalidArgument, "BPF_PROG_TEST_RUN", 0, "a buffer exceeds 4 GiB");
     }
     // Empty spans go as NULL: a non-NULL data_out with size 0 would be written without bound.
-    auto bits_or_null = [](auto span) { return span.empty() ? std::uint64_t{0} : detail::pointer_bits(span.data()); };
     bpf_attr attr;
     detail::zero(attr);
     attr.test.prog_fd = static_cast<std::uint32_t>(program_fd);
-    attr.test.data_in = bits_or_null(options.data_in);
+    attr.test.data_in = detail::bits_or_null(options.data_in);
     attr.test.data_size_in = static_cast<std::uint32_t>(options.data_in.size());
-    attr.test.data_out = bits_or_null(options.data_out);
+    attr.test.data_out = detail::bits_or_null(options.data_out);
     attr.test.data_size_out = static_cast<std::uint32_t>(options.data_out.size());
-    attr.test.ctx_in = bits_or_null(options.ctx_in);
+    attr.test.ctx_in = detail::bits_or_null(options.ctx_in);
     attr.test.ctx_size_in = static_cast<std::uint32_t>(options.ctx_in.size());
-    attr.test.ctx_out = bits_or_null(options.ctx_out);
+    attr.test.ctx_out = detail::bits_or_null(options.ctx_out);
     attr.test.ctx_size_out = static_cast<std::uint32_t>(options.ctx_out.size());
     attr.test.repeat = options.repeat;
     attr.test.flags = options.flags;
@@ -162,12 +173,7 @@ Result<TestRunResult> prog_test_run(int program_fd, const TestRunOptions& option
 }
 
 Result<std::uint32_t> prog_get_next_id(std::uint32_t start_id) {
-    bpf_attr attr;
-    detail::zero(attr);
-    attr.start_id = start_id;
-    const long ret = detail::os::bpf(BPF_PROG_GET_NEXT_ID, &attr, SOCKFILTER_ATTR_END(open_flags));
-    if (ret < 0) return std::unexpected(Error::from_errno("BPF_PROG_GET_NEXT_ID", static_cast<int>(-ret)));
-    return attr.next_id;
+    return detail::next_id(BPF_PROG_GET_NEXT_ID, start_id, "BPF_PROG_GET_NEXT_ID");
 }
 
 Result<ProgramFd> prog_get_fd_by_id(std::uint32_t id) {

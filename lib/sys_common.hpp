@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 
 #include "sockfilter/error.hpp"
 #include "sockfilter/owned_fd.hpp"
@@ -14,6 +15,19 @@ template <typename T>
 std::uint64_t pointer_bits(const T* pointer) noexcept {
     return static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(pointer));
 }
+
+/// A buffer's pointer bits, or 0 (NULL) for an empty span: the kernel reads "no buffer" from NULL, and a
+/// non-NULL pointer with size 0 may be written without bound (test-run data_out).
+template <typename T>
+std::uint64_t bits_or_null(std::span<T> bytes) noexcept {
+    return bytes.empty() ? std::uint64_t{0} : pointer_bits(bytes.data());
+}
+
+/// A bpf(2) result that carries nothing: success, or the errno (from `ret` = -errno) for `operation`.
+Result<void> void_or_errno(long ret, const char* operation);
+
+/// BPF_PROG_GET_NEXT_ID / BPF_MAP_GET_NEXT_ID (`command`, named `operation`): the id after `start_id`.
+Result<std::uint32_t> next_id(int command, std::uint32_t start_id, const char* operation);
 
 /// Size of `union bpf_attr` up to and including the member at `offset` of size `size`.
 constexpr unsigned attr_size(std::size_t offset, std::size_t size) noexcept { return static_cast<unsigned>(offset + size); }

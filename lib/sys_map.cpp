@@ -14,16 +14,6 @@ namespace sockfilter::sys {
 
 namespace {
 
-// The key or value pointer: NULL for an empty span (GET_NEXT_KEY's "first key").
-std::uint64_t bits_or_null(std::span<const std::byte> bytes) noexcept {
-    return bytes.empty() ? 0 : detail::pointer_bits(bytes.data());
-}
-
-Result<void> done(long ret, const char* operation) {
-    if (ret < 0) return std::unexpected(Error::from_errno(operation, static_cast<int>(-ret)));
-    return {};
-}
-
 // The attr size of a create request: up to the last optional field that is set.
 unsigned map_create_size(const MapCreateRequest& request) noexcept {
     if (request.map_extra != 0) return SOCKFILTER_ATTR_END(map_extra);
@@ -38,7 +28,7 @@ unsigned map_create_size(const MapCreateRequest& request) noexcept {
 // Fills the element part of the attr shared by lookup, update, delete and get-next-key.
 void set_element(bpf_attr& attr, int map_fd, std::span<const std::byte> key) noexcept {
     attr.map_fd = static_cast<std::uint32_t>(map_fd);
-    attr.key = bits_or_null(key);
+    attr.key = detail::bits_or_null(key);
 }
 
 }  // namespace
@@ -71,50 +61,45 @@ Result<void> map_lookup_elem(int map_fd, std::span<const std::byte> key, std::sp
     bpf_attr attr;
     detail::zero(attr);
     set_element(attr, map_fd, key);
-    attr.value = bits_or_null(value);
+    attr.value = detail::bits_or_null(value);
     attr.flags = flags;
     const unsigned size = flags != 0 ? SOCKFILTER_ATTR_END(flags) : SOCKFILTER_ATTR_END(value);
-    return done(detail::os::bpf(BPF_MAP_LOOKUP_ELEM, &attr, size), "BPF_MAP_LOOKUP_ELEM");
+    return detail::void_or_errno(detail::os::bpf(BPF_MAP_LOOKUP_ELEM, &attr, size), "BPF_MAP_LOOKUP_ELEM");
 }
 
 Result<void> map_update_elem(int map_fd, std::span<const std::byte> key, std::span<const std::byte> value, std::uint64_t flags) {
     bpf_attr attr;
     detail::zero(attr);
     set_element(attr, map_fd, key);
-    attr.value = bits_or_null(value);
+    attr.value = detail::bits_or_null(value);
     attr.flags = flags;
-    return done(detail::os::bpf(BPF_MAP_UPDATE_ELEM, &attr, SOCKFILTER_ATTR_END(flags)), "BPF_MAP_UPDATE_ELEM");
+    return detail::void_or_errno(detail::os::bpf(BPF_MAP_UPDATE_ELEM, &attr, SOCKFILTER_ATTR_END(flags)), "BPF_MAP_UPDATE_ELEM");
 }
 
 Result<void> map_delete_elem(int map_fd, std::span<const std::byte> key) {
     bpf_attr attr;
     detail::zero(attr);
     set_element(attr, map_fd, key);
-    return done(detail::os::bpf(BPF_MAP_DELETE_ELEM, &attr, SOCKFILTER_ATTR_END(key)), "BPF_MAP_DELETE_ELEM");
+    return detail::void_or_errno(detail::os::bpf(BPF_MAP_DELETE_ELEM, &attr, SOCKFILTER_ATTR_END(key)), "BPF_MAP_DELETE_ELEM");
 }
 
 Result<void> map_get_next_key(int map_fd, std::span<const std::byte> key, std::span<std::byte> next_key) {
     bpf_attr attr;
     detail::zero(attr);
     set_element(attr, map_fd, key);
-    attr.next_key = bits_or_null(next_key);
-    return done(detail::os::bpf(BPF_MAP_GET_NEXT_KEY, &attr, SOCKFILTER_ATTR_END(next_key)), "BPF_MAP_GET_NEXT_KEY");
+    attr.next_key = detail::bits_or_null(next_key);
+    return detail::void_or_errno(detail::os::bpf(BPF_MAP_GET_NEXT_KEY, &attr, SOCKFILTER_ATTR_END(next_key)), "BPF_MAP_GET_NEXT_KEY");
 }
 
 Result<void> map_freeze(int map_fd) {
     bpf_attr attr;
     detail::zero(attr);
     attr.map_fd = static_cast<std::uint32_t>(map_fd);
-    return done(detail::os::bpf(BPF_MAP_FREEZE, &attr, SOCKFILTER_ATTR_END(map_fd)), "BPF_MAP_FREEZE");
+    return detail::void_or_errno(detail::os::bpf(BPF_MAP_FREEZE, &attr, SOCKFILTER_ATTR_END(map_fd)), "BPF_MAP_FREEZE");
 }
 
 Result<std::uint32_t> map_get_next_id(std::uint32_t start_id) {
-    bpf_attr attr;
-    detail::zero(attr);
-    attr.start_id = start_id;
-    const long ret = detail::os::bpf(BPF_MAP_GET_NEXT_ID, &attr, SOCKFILTER_ATTR_END(next_id));
-    if (ret < 0) return std::unexpected(Error::from_errno("BPF_MAP_GET_NEXT_ID", static_cast<int>(-ret)));
-    return attr.next_id;
+    return detail::next_id(BPF_MAP_GET_NEXT_ID, start_id, "BPF_MAP_GET_NEXT_ID");
 }
 
 Result<MapFd> map_get_fd_by_id(std::uint32_t id, std::uint32_t open_flags) {
