@@ -6,6 +6,7 @@
 
 #include "fdinfo.hpp"
 #include "id_walk.hpp"
+#include "object_name.hpp"
 #include "pinned_object.hpp"
 #include "sockfilter/sys.hpp"
 #include "text.hpp"
@@ -43,9 +44,7 @@ Result<MapInfo> MapInfo::from_fd(int map_fd) {
 
 std::optional<std::string_view> MapInfo::name() const noexcept {
     if (!has(SOCKFILTER_MAP_INFO_END(name))) return std::nullopt;
-    std::size_t length = 0;
-    while (length < sizeof info_.name && info_.name[length] != '\0') ++length;
-    return std::string_view(info_.name, length);
+    return detail::kernel_name(info_.name, sizeof info_.name);
 }
 
 std::optional<std::uint32_t> MapInfo::ifindex() const noexcept {

@@ -1,6 +1,8 @@
 // Program: construction checks, load, unload, pin, unpin, info and test runs.
 #include "sockfilter/program.hpp"
 
+#include <algorithm>
+#include <cstddef>
 #include <cstring>
 #include <string>
 
@@ -10,6 +12,7 @@
 #include "program_load.hpp"
 #include "sockfilter/sys.hpp"
 #include "text.hpp"
+#include "zero.hpp"
 
 namespace sockfilter {
 
@@ -36,7 +39,6 @@ Result<Program> Program::make(std::string_view name, std::span<const Insn> instr
     }
     Program program;
     std::memcpy(program.name_.data(), name.data(), name.size());
-    program.name_length_ = name.size();
     program.instructions_.assign(instructions.begin(), instructions.end());
     program.license_.assign(license);
     return program;
@@ -47,9 +49,13 @@ Result<Program> Program::open_pin(std::string_view path) {
     if (!fd) return std::unexpected(fd.error());
     Program program;
     program.fd_ = std::move(*fd);
-    if (const auto info = ProgramInfo::from_fd(program.fd_); info && info->name()) {
-        program.name_length_ = info->name()->size();
-        std::memcpy(program.name_.data(), info->name()->data(), program.name_length_);
+    // Only the name is wanted: one BPF_OBJ_GET_INFO_BY_FD (open_pinned_program read fdinfo already).
+    bpf_prog_info info;
+    detail::zero(info);
+    const auto size = sys::obj_get_info_by_fd(program.fd_.get(), std::as_writable_bytes(std::span(&info, 1)));
+    if (size && *size >= offsetof(bpf_prog_info, name) + sizeof info.name) {
+        const std::string_view name = detail::kernel_name(info.name, sizeof info.name);
+        std::memcpy(program.name_.data(), name.data(), std::min(name.size(), program.name_.size() - 1));
     }
     return program;
 }

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "fdinfo.hpp"
+#include "object_name.hpp"
 #include "id_walk.hpp"
 #include "pinned_object.hpp"
 #include "sockfilter/sys.hpp"
@@ -92,9 +93,7 @@ std::string ProgramInfo::tag_hex() const {
 
 std::optional<std::string_view> ProgramInfo::name() const noexcept {
     if (!has(SOCKFILTER_INFO_END(name))) return std::nullopt;
-    std::size_t length = 0;
-    while (length < sizeof info_.name && info_.name[length] != '\0') ++length;
-    return std::string_view(info_.name, length);
+    return detail::kernel_name(info_.name, sizeof info_.name);
 }
 
 std::optional<std::chrono::system_clock::time_point> ProgramInfo::loaded_at() const noexcept {

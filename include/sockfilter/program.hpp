@@ -68,7 +68,7 @@ public:
     [[nodiscard]] Result<TestRunResult> test_run(const TestRunOptions& options) const;
 
     /// The name given at construction (or read from the kernel for from_pin()).
-    [[nodiscard]] std::string_view name() const noexcept { return {name_.data(), name_length_}; }
+    [[nodiscard]] std::string_view name() const noexcept { return name_.data(); }
     /// The instructions given at construction; empty for a program opened from a pin.
     [[nodiscard]] std::span<const Insn> instructions() const noexcept { return instructions_; }
     /// The license string given at construction.
@@ -93,8 +93,7 @@ protected:
     [[nodiscard]] Result<int> loaded_fd(const char* operation) const;
 
 private:
-    std::array<char, BPF_OBJ_NAME_LEN> name_{};
-    std::size_t name_length_ = 0;
+    std::array<char, BPF_OBJ_NAME_LEN> name_{};  // NUL-terminated: at most 15 characters
     std::vector<Insn> instructions_;
     std::string license_;
     ProgramFd fd_;
