@@ -43,6 +43,11 @@ Result<Map> Map::create(const MapSpec& spec) {
         .max_entries = spec.max_entries,
         .map_flags = spec.flags,
         .name = spec.name,
+        .numa_node = spec.numa_node,
+        .btf_fd = spec.btf_fd >= 0 ? static_cast<std::uint32_t>(spec.btf_fd) : 0,
+        .btf_key_type_id = spec.btf_fd >= 0 ? spec.btf_key_type_id : 0,
+        .btf_value_type_id = spec.btf_fd >= 0 ? spec.btf_value_type_id : 0,
+        .map_extra = spec.map_extra,
     });
     if (!fd) {
         return std::unexpected(std::move(fd.error()).with_detail(detail::concat({

@@ -71,6 +71,11 @@ Result<void> Program::load(const LoadOptions& options) {
         .insns = instructions_,
         .license = license_.c_str(),
         .name = name(),
+        .btf_fd = resources_.btf_fd ? resources_.btf_fd.get() : -1,
+        .func_info = resources_.func_info,
+        .func_info_rec_size = resources_.func_info_record_size,
+        .line_info = resources_.line_info,
+        .line_info_rec_size = resources_.line_info_record_size,
     };
     auto fd = detail::load_with_log_retry(request, options);
     if (!fd) return std::unexpected(fd.error());

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <span>
 #include <string_view>
+#include <vector>
 
 #include "sockfilter/error.hpp"
 
@@ -13,5 +14,9 @@ namespace sockfilter::detail {
 /// returns the byte count. Errors: the open/read errno for `operation`, with "opening <what>" or
 /// "reading <what>" as the detail.
 Result<std::size_t> read_small_file(const char* path, std::span<char> buffer, const char* operation, std::string_view what);
+
+/// Reads the whole file at `path` (an ELF object) into a new vector, growing it as it reads.
+/// Errors: InvalidArgument (bad path); the open/read errno for `operation`, naming the path.
+Result<std::vector<std::byte>> read_whole_file(std::string_view path, const char* operation);
 
 }  // namespace sockfilter::detail

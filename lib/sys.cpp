@@ -62,11 +62,20 @@ struct ProgLoadAttr {
     char prog_name[BPF_OBJ_NAME_LEN];
     std::uint32_t prog_ifindex;
     std::uint32_t expected_attach_type;
-    std::uint32_t unused_btf_and_relocations[17];  // prog_btf_fd … core_relo_rec_size: zero for us
+    std::uint32_t prog_btf_fd;
+    std::uint32_t func_info_rec_size;
+    std::uint64_t func_info;
+    std::uint32_t func_info_cnt;
+    std::uint32_t line_info_rec_size;
+    std::uint64_t line_info;
+    std::uint32_t line_info_cnt;
+    std::uint32_t unused_attach_and_relocations[8];  // attach_btf_id … core_relo_rec_size: zero for us
     std::uint32_t log_true_size;
 };
 static_assert(offsetof(ProgLoadAttr, prog_name) == offsetof(bpf_attr, prog_name));
 static_assert(offsetof(ProgLoadAttr, expected_attach_type) == offsetof(bpf_attr, expected_attach_type));
+static_assert(offsetof(ProgLoadAttr, func_info) == offsetof(bpf_attr, func_info));
+static_assert(offsetof(ProgLoadAttr, line_info_cnt) == offsetof(bpf_attr, line_info_cnt));
 static_assert(offsetof(ProgLoadAttr, log_true_size) == offsetof(bpf_attr, core_relo_rec_size) + 4);
 
 constexpr int max_eagain_retries = 5;
@@ -78,8 +87,13 @@ Result<ProgramFd> prog_load(const ProgLoadRequest& request) {
         return fail(ErrorKind::InvalidArgument, "BPF_PROG_LOAD", 0,
                     detail::concat({"the program name \"", request.name, "\" is longer than 15 bytes"}));
     }
-    if (request.log.size() > UINT32_MAX || request.insns.size() > UINT32_MAX) {
-        return fail(ErrorKind::InvalidArgument, "BPF_PROG_LOAD", 0, "the log buffer or program exceeds 4 GiB");
+    if (request.log.size() > UINT32_MAX || request.insns.size() > UINT32_MAX || request.func_info.size() > UINT32_MAX ||
+        request.line_info.size() > UINT32_MAX) {
+        return fail(ErrorKind::InvalidArgument, "BPF_PROG_LOAD", 0, "the log buffer, program or BTF info exceeds 4 GiB");
+    }
+    if ((request.func_info_rec_size != 0 && request.func_info.size() % request.func_info_rec_size != 0) ||
+        (request.line_info_rec_size != 0 && request.line_info.size() % request.line_info_rec_size != 0)) {
+        return fail(ErrorKind::InvalidArgument, "BPF_PROG_LOAD", 0, "func_info or line_info is not a whole number of records");
     }
     ProgLoadAttr attr;
     detail::zero(attr);
@@ -91,6 +105,16 @@ Result<ProgramFd> prog_load(const ProgLoadRequest& request) {
     attr.expected_attach_type = request.expected_attach_type;
     std::memcpy(attr.prog_name, request.name.data(), request.name.size());
     unsigned size = offsetof(ProgLoadAttr, expected_attach_type) + sizeof attr.expected_attach_type;
+    if (request.btf_fd >= 0) {
+        attr.prog_btf_fd = static_cast<std::uint32_t>(request.btf_fd);
+        attr.func_info_rec_size = request.func_info_rec_size;
+        attr.func_info = detail::pointer_bits(request.func_info.data());
+        attr.func_info_cnt = request.func_info_rec_size == 0 ? 0 : static_cast<std::uint32_t>(request.func_info.size() / request.func_info_rec_size);
+        attr.line_info_rec_size = request.line_info_rec_size;
+        attr.line_info = detail::pointer_bits(request.line_info.data());
+        attr.line_info_cnt = request.line_info_rec_size == 0 ? 0 : static_cast<std::uint32_t>(request.line_info.size() / request.line_info_rec_size);
+        size = offsetof(ProgLoadAttr, line_info_cnt) + sizeof attr.line_info_cnt;
+    }
     if (!request.log.empty()) {
         attr.log_level = request.log_level;
         attr.log_size = static_cast<std::uint32_t>(request.log.size());

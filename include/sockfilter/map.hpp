@@ -25,6 +25,11 @@ struct MapSpec {
     std::uint32_t max_entries = 0;            ///< capacity
     std::uint32_t flags = 0;                  ///< BPF_F_* map flags (BPF_F_NO_PREALLOC, BPF_F_RDONLY_PROG, …)
     std::string_view name{};                  ///< at most 15 of [A-Za-z0-9_.] (may be empty)
+    int btf_fd = -1;                          ///< BTF object describing key and value (Linux 4.18); -1: none
+    std::uint32_t btf_key_type_id = 0;        ///< BTF type id of the key (with btf_fd)
+    std::uint32_t btf_value_type_id = 0;      ///< BTF type id of the value (with btf_fd)
+    std::uint32_t numa_node = 0;              ///< with BPF_F_NUMA_NODE in flags only
+    std::uint64_t map_extra = 0;              ///< per-type extra (bloom filter hash count; Linux 5.16)
 };
 
 /// One BPF map: owns its fd (move-only; closing frees the map unless a program, pin or other fd holds it)

@@ -120,6 +120,7 @@ public:
 
 private:
     explicit Object(std::unique_ptr<detail::ObjectState> state) noexcept;
+    [[nodiscard]] Result<Program> take_program(std::string_view name) const;
     std::unique_ptr<detail::ObjectState> state_;
 };
 

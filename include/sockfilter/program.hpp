@@ -4,6 +4,8 @@
 #include <linux/bpf.h>
 
 #include <array>
+#include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <span>
@@ -14,11 +16,28 @@
 #include "sockfilter/error.hpp"
 #include "sockfilter/insn.hpp"
 #include "sockfilter/load_options.hpp"
+#include "sockfilter/owned_fd.hpp"
 #include "sockfilter/program_fd.hpp"
 #include "sockfilter/program_info.hpp"
 #include "sockfilter/test_run.hpp"
 
 namespace sockfilter {
+
+class Object;
+
+namespace detail {
+/// What a program taken out of an Object carries besides its instructions: the map fds its ld_imm64
+/// instructions name (kept open while the program lives, so it can be loaded after the Object is gone)
+/// and the BTF func/line info for its load.
+struct ProgramResources {
+    std::vector<OwnedFd> map_fds;
+    OwnedFd btf_fd;
+    std::vector<std::byte> func_info;
+    std::uint32_t func_info_record_size = 0;
+    std::vector<std::byte> line_info;
+    std::uint32_t line_info_record_size = 0;
+};
+}  // namespace detail
 
 /// A BPF_PROG_TYPE_SOCKET_FILTER program: instructions until load(), then a ProgramFd. Not used on its
 /// own: SocketFilter and ReusePortSocketFilter add the attach/detach of their slot. Move-only.
@@ -93,11 +112,14 @@ protected:
     [[nodiscard]] Result<int> loaded_fd(const char* operation) const;
 
 private:
+    friend class Object;
+
     std::array<char, BPF_OBJ_NAME_LEN> name_{};  // NUL-terminated: at most 15 characters
     std::vector<Insn> instructions_;
     std::string license_;
     ProgramFd fd_;
     std::string pin_path_;
+    detail::ProgramResources resources_;
 };
 
 /// Raises RLIMIT_MEMLOCK (soft and hard) to `bytes` (default: unlimited). Kernels before 5.11 charge

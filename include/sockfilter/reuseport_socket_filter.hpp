@@ -35,6 +35,7 @@ public:
     [[nodiscard]] static Result<void> detach(SocketRef socket);
 
 private:
+    friend class Object;  // takes programs out of ELF objects
     explicit ReusePortSocketFilter(Program&& program) noexcept : Program(std::move(program)) {}
 };
 

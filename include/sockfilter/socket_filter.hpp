@@ -37,6 +37,7 @@ public:
     [[nodiscard]] static Result<void> detach(SocketRef socket);
 
 private:
+    friend class Object;  // takes programs out of ELF objects
     explicit SocketFilter(Program&& program) noexcept : Program(std::move(program)) {}
 };
 

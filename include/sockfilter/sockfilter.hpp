@@ -8,6 +8,7 @@
 #include "sockfilter/map.hpp"
 #include "sockfilter/map_fd.hpp"
 #include "sockfilter/map_info.hpp"
+#include "sockfilter/object.hpp"
 #include "sockfilter/owned_fd.hpp"
 #include "sockfilter/path.hpp"
 #include "sockfilter/program.hpp"

@@ -30,6 +30,11 @@ struct ProgLoadRequest {
     std::uint32_t flags = 0;                 ///< BPF_F_* load flags
     std::span<char> log{};                   ///< verifier log buffer; empty = no log
     std::uint32_t log_level = 0;             ///< 1 branches, 2 every instruction, 4 statistics
+    int btf_fd = -1;                         ///< BTF object (btf_load) the info below refers to; -1: none (Linux 5.0+)
+    std::span<const std::byte> func_info{};  ///< bpf_func_info records: one per function, insn_off in instructions
+    std::uint32_t func_info_rec_size = 0;    ///< bytes per func_info record (8)
+    std::span<const std::byte> line_info{};  ///< bpf_line_info records, sorted by insn_off, the first at 0
+    std::uint32_t line_info_rec_size = 0;    ///< bytes per line_info record (16)
 };
 
 /// BPF_PROG_LOAD (Linux 3.18; socket filters 3.19). Needs CAP_BPF (or CAP_SYS_ADMIN), or
@@ -125,5 +130,17 @@ struct MapCreateRequest {
 /// BPF_MAP_GET_FD_BY_ID (Linux 4.13, CAP_SYS_ADMIN): a new fd for map `id`; NotFound if it is gone.
 /// `open_flags`: 0, BPF_F_RDONLY or BPF_F_WRONLY (4.15).
 [[nodiscard]] Result<MapFd> map_get_fd_by_id(std::uint32_t id, std::uint32_t open_flags = 0);
+
+/// BPF_BTF_LOAD request.
+struct BtfLoadRequest {
+    std::span<const std::byte> btf{};  ///< a whole .BTF blob (header, types, strings) as the kernel accepts it
+    std::span<char> log{};             ///< BTF verifier log buffer; empty = no log
+    std::uint32_t log_level = 0;       ///< 1 when a log is given
+};
+
+/// BPF_BTF_LOAD (Linux 4.18): loads type information for maps (key/value types) and programs
+/// (func_info / line_info, 5.0) and returns its fd. Needs CAP_BPF or CAP_SYS_ADMIN. With a log, the
+/// kernel explains a refusal in it. Errors: EINVAL (malformed or unknown BTF), EPERM, E2BIG, ENOSPC (log).
+[[nodiscard]] Result<OwnedFd> btf_load(const BtfLoadRequest& request);
 
 }  // namespace sockfilter::sys
