@@ -22,6 +22,7 @@
 #include "netns.hpp"
 #include "skip.hpp"
 #include "sockets.hpp"
+#include "veth.hpp"
 #include "sockfilter/socket_filter.hpp"
 
 using namespace sockfilter;
@@ -58,53 +59,6 @@ constexpr auto udp_to_port(std::uint16_t port) {
 }
 
 constexpr auto chosen_port_filter = udp_to_port(chosen_port);
-
-// The veth pair: frames sent out of "sfa" arrive on "sfb", where the packet sockets listen.
-constexpr std::array<std::uint8_t, 6> mac_a{0x02, 0x00, 0x00, 0x00, 0x0a, 0x01};
-constexpr std::array<std::uint8_t, 6> mac_b{0x02, 0x00, 0x00, 0x00, 0x0b, 0x01};
-constexpr const char* address_a = "10.200.1.1";
-constexpr const char* neighbour = "10.200.1.99";  // on sfa's subnet, resolved statically to sfb's MAC
-constexpr const char* unresolved = "10.200.1.98";  // on sfa's subnet, not resolvable: only ARP goes out
-
-struct Veth {
-    unsigned ifindex_a = 0;
-    unsigned ifindex_b = 0;
-};
-
-// Creates the pair in the current (fresh) namespace, with IPv6 off so that no router solicitations or
-// DAD probes cross it, and a permanent neighbour entry so that IPv4 to `neighbour` needs no ARP.
-Veth make_veth() {
-    run("sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 >/dev/null 2>&1");
-    REQUIRE(run("ip link add sfa address 02:00:00:00:0a:01 type veth peer name sfb address 02:00:00:00:0b:01") == 0);
-    REQUIRE(run(std::string("ip addr add ") + address_a + "/24 dev sfa") == 0);
-    REQUIRE(run("ip addr add 10.200.2.1/24 dev sfb") == 0);
-    REQUIRE(run("ip link set sfa up && ip link set sfb up") == 0);
-    REQUIRE(run(std::string("ip neigh add ") + neighbour + " lladdr 02:00:00:00:0b:01 dev sfa nud permanent") == 0);
-    const Veth veth{if_nametoindex("sfa"), if_nametoindex("sfb")};
-    REQUIRE(veth.ifindex_a != 0);
-    REQUIRE(veth.ifindex_b != 0);
-    return veth;
-}
-
-// An AF_PACKET SOCK_RAW socket that receives every frame arriving on (or leaving) `ifindex`. It is
-// created with protocol 0, so it receives nothing until it is bound: a filter given here is attached
-// before the first frame can be queued.
-OwnedFd packet_socket(unsigned ifindex, const SocketFilter* filter = nullptr) {
-    OwnedFd fd(socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0));
-    REQUIRE(fd);
-    if (filter != nullptr) {
-        const auto attach = filter->attach(fd.get());
-        INFO(message_of(attach));
-        REQUIRE(attach.has_value());
-    }
-    sockaddr_ll address{};
-    address.sll_family = AF_PACKET;
-    address.sll_protocol = htons(ETH_P_ALL);
-    address.sll_ifindex = static_cast<int>(ifindex);
-    REQUIRE(bind(fd.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0);
-    set_receive_timeout(fd.get(), 300ms);
-    return fd;
-}
 
 // What both tests start from, in their fresh namespace: the veth pair, and two packet sockets on sfb, one
 // with the chosen-port filter attached before it is bound and one without.
@@ -268,16 +222,16 @@ TEST_CASE("af_packet keeps only udp to the chosen port from kernel traffic") {
     NetnsScope netns;
     const Capture capture;
 
-    send_udp_to(neighbour, chosen_port, "to chosen 1");
-    send_udp_to(neighbour, other_port, "to other port");
-    send_udp_to(neighbour, chosen_port, "to chosen 2");
+    send_udp_to(veth_neighbour, chosen_port, "to chosen 1");
+    send_udp_to(veth_neighbour, other_port, "to other port");
+    send_udp_to(veth_neighbour, chosen_port, "to chosen 2");
     // Only an ARP request leaves: the datagram waits for a reply that never comes.
-    send_udp_to(unresolved, chosen_port, "waits for arp");
+    send_udp_to(veth_unresolved, chosen_port, "waits for arp");
     {
         // A TCP SYN to the chosen port: same port, wrong protocol.
         const OwnedFd tcp(socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
         REQUIRE(tcp);
-        const sockaddr_in to = ipv4(neighbour, chosen_port);
+        const sockaddr_in to = ipv4(veth_neighbour, chosen_port);
         CHECK(connect(tcp.get(), reinterpret_cast<const sockaddr*>(&to), sizeof to) == -1);
     }
     {
@@ -285,11 +239,11 @@ TEST_CASE("af_packet keeps only udp to the chosen port from kernel traffic") {
         const OwnedFd icmp(socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMP));
         REQUIRE(icmp);
         const std::string echo = std::string("\x08\x00\x00\x00\x00\x01\x00\x01", 8) + "ping payload";
-        const sockaddr_in to = ipv4(neighbour, 0);
+        const sockaddr_in to = ipv4(veth_neighbour, 0);
         REQUIRE(sendto(icmp.get(), echo.data(), echo.size(), 0, reinterpret_cast<const sockaddr*>(&to), sizeof to) ==
                 static_cast<ssize_t>(echo.size()));
     }
-    send_udp_to(neighbour, chosen_port, "to chosen 3");
+    send_udp_to(veth_neighbour, chosen_port, "to chosen 3");
 
     const std::vector<std::string> kept = describe_all(receive_all(capture.filtered.get()));
     CHECK(kept == std::vector<std::string>{"udp to 10.200.1.99:4242 'to chosen 1'", "udp to 10.200.1.99:4242 'to chosen 2'",
