@@ -132,11 +132,6 @@ Result<void> load_everything(ObjectState& state, const ObjectOptions& options) {
     for (std::size_t i = 0; i < state.maps.size(); ++i) {
         if (auto loaded = load_map(state, i, options); !loaded) return loaded;
     }
-    // Relocation errors surface here rather than when a program is taken out.
-    for (std::size_t p = 0; p < state.program_specs.size(); ++p) {
-        if (!state.program_specs[p].is_socket_filter) continue;
-        if (auto assembled = assemble_program(state, p); !assembled) return std::unexpected(std::move(assembled.error()));
-    }
     return {};
 }
 

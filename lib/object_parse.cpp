@@ -232,6 +232,11 @@ Result<std::unique_ptr<ObjectState>> parse_object(std::vector<std::byte> bytes, 
     if (!elf) return std::unexpected(std::move(elf.error()));
     state->elf = std::move(*elf);
     if (auto collected = collect(*state); !collected) return std::unexpected(std::move(collected.error()));
+    // Relocation errors surface at open, before any syscall (map fds are -1 until load()).
+    for (std::size_t p = 0; p < state->program_specs.size(); ++p) {
+        if (!state->program_specs[p].is_socket_filter) continue;
+        if (auto assembled = assemble_program(*state, p); !assembled) return std::unexpected(std::move(assembled.error()));
+    }
     return state;
 }
 

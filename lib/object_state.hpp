@@ -77,7 +77,8 @@ struct ObjectState {
     std::optional<Error> btf_error;
 };
 
-/// Parses `bytes` (moved into the state) into functions, programs, maps and globals. No syscall.
+/// Parses `bytes` (moved into the state) into functions, programs, maps and globals, and assembles every
+/// socket filter program once so that relocation errors show here. No syscall.
 /// Errors: InvalidArgument naming the section and what is malformed; NotSupported for features refused.
 Result<std::unique_ptr<ObjectState>> parse_object(std::vector<std::byte> bytes, std::string_view name);
 

@@ -59,13 +59,15 @@ namespace detail { struct ObjectState; }
 /// the object's map and BTF fds (programs taken out keep their own duplicates).
 class Object final {
 public:
-    /// Reads and parses the object file at `path`. Errors: the open/read errno (NotFound, …);
-    /// InvalidArgument naming the section and what is malformed.
+    /// Reads and parses the object file at `path`, and relocates each socket filter program once so that a
+    /// bad relocation or a missing symbol is reported here. Errors: the open/read errno (NotFound, …);
+    /// InvalidArgument naming the section (or symbol) and what is malformed; NotSupported for features
+    /// sockfilter refuses (extern symbols, map-in-map values, pinning other than by name).
     [[nodiscard]] static Result<Object> open(std::string_view path);
 
     /// Parses an object held in memory (e.g. an array embedded in the binary); the bytes are copied.
     /// `name` prefixes the kernel names of global data maps (as the file name does for open()).
-    /// Errors: InvalidArgument naming the section and what is malformed.
+    /// Errors: as open(), without the file errors.
     [[nodiscard]] static Result<Object> from_bytes(std::span<const std::byte> bytes, std::string_view name = "obj");
 
     /// The programs in the object, in section and then offset order.
@@ -87,10 +89,10 @@ public:
     }
 
     /// Creates every map in the kernel (BPF_MAP_CREATE, named; pinned-by-name maps reused or pinned),
-    /// fills global data maps and freezes .rodata (BPF_MAP_FREEZE, Linux 5.2), loads BTF unless told not
-    /// to, and relocates every socket filter program. Needs CAP_BPF or CAP_SYS_ADMIN. On failure no map
-    /// made by this call is left behind. Errors: AlreadyLoaded; InvalidArgument (bad relocation, missing
-    /// symbol, incompatible pinned map); the failing syscall's Error.
+    /// fills global data maps and freezes .rodata (BPF_MAP_FREEZE, Linux 5.2), after loading BTF unless told
+    /// not to. Needs CAP_BPF or CAP_SYS_ADMIN. On failure no map made by this call is left behind (fds
+    /// closed, pins it made removed). Errors: AlreadyLoaded; InvalidArgument (incompatible pinned map);
+    /// NotFound (pin directory missing); the failing syscall's Error, naming the map.
     [[nodiscard]] Result<void> load(const ObjectOptions& options = {});
 
     /// The program `name` as a SocketFilter, not yet loaded: relocated instructions, the object's license,
