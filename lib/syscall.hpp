@@ -3,6 +3,7 @@
 // lib/syscall.cpp to make calls fail on demand.
 #pragma once
 
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 
@@ -24,6 +25,18 @@ int open_read_only(const char* path) noexcept;
 long read(int fd, void* buffer, std::size_t size) noexcept;
 /// unlink(2): 0 or -errno.
 int unlink(const char* path) noexcept;
+/// sysconf(_SC_PAGESIZE): the page size in bytes (never fails on Linux).
+long page_size() noexcept;
+/// mmap(nullptr, length, protection, MAP_SHARED, fd, offset): 0 with the address in `address`, or -errno.
+int mmap_shared(int fd, std::size_t length, int protection, long offset, void** address) noexcept;
+/// munmap(2): 0 or -errno.
+int munmap(void* address, std::size_t length) noexcept;
+/// epoll_create1(EPOLL_CLOEXEC): an fd or -errno.
+int epoll_create_cloexec() noexcept;
+/// epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, {events, data.fd = fd}): 0 or -errno.
+int epoll_add(int epoll_fd, int fd, unsigned int events) noexcept;
+/// epoll_wait(2): the number of ready events (0 on timeout) or -errno.
+int epoll_wait(int epoll_fd, epoll_event* events, int max_events, int timeout_ms) noexcept;
 /// setrlimit(RLIMIT_MEMLOCK, {value, value}) after reading the current limit: 0 or -errno.
 int set_memlock_limit(unsigned long long value) noexcept;
 

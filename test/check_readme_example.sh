@@ -1,12 +1,13 @@
 #!/bin/sh
-# Checks that the first ```cpp block of README.md is, line for line, the compiled example file.
-# Usage: check_readme_example.sh README.md docs/examples/readme_example.cpp
+# Checks that the first (or the N-th) ```cpp block of README.md is, line for line, the compiled example file.
+# Usage: check_readme_example.sh README.md docs/examples/readme_example.cpp [N]
 set -eu
 readme=$1
 example=$2
-block=$(awk '/^```cpp$/ { inside = 1; next } inside && /^```$/ { exit } inside { print }' "$readme")
+nth=${3:-1}
+block=$(awk -v nth="$nth" '/^```cpp$/ { seen++; if (seen == nth) inside = 1; next } inside && /^```$/ { exit } inside { print }' "$readme")
 if [ -z "$block" ]; then
-    echo "no \`\`\`cpp block in $readme" >&2
+    echo "no \`\`\`cpp block number $nth in $readme" >&2
     exit 1
 fi
 if ! printf '%s\n' "$block" | diff -u "$example" - >&2; then

@@ -15,6 +15,7 @@
 #include "sockfilter/program_fd.hpp"
 #include "sockfilter/program_info.hpp"
 #include "sockfilter/reuseport_socket_filter.hpp"
+#include "sockfilter/ring_buf.hpp"
 #include "sockfilter/socket_filter.hpp"
 #include "sockfilter/socket_ref.hpp"
 #include "sockfilter/stats.hpp"

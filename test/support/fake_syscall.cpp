@@ -3,6 +3,8 @@
 #include "fake_syscall.hpp"
 
 #include <fcntl.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -42,11 +44,15 @@ struct Armed {
 struct State {
     Armed bpf;
     Armed dup;
+    Armed mmap;
+    Armed epoll_create;
     std::string_view failure_log;
     int land_command = -1;
     int land_fd = -1;
     std::array<int, 64> bpf_counts{};
     int dup_count = 0;
+    int mmap_count = 0;
+    int munmap_count = 0;
 };
 
 State& state() noexcept {
@@ -64,6 +70,12 @@ void log_on_failure(std::string_view text) { state().failure_log = text; }
 
 void fail_dup(int errno_value, int times, int skip) { state().dup = Armed{-1, errno_value, skip, times}; }
 
+void fail_mmap(int errno_value, int times, int skip) { state().mmap = Armed{-1, errno_value, skip, times}; }
+
+void fail_epoll_create(int errno_value, int times, int skip) {
+    state().epoll_create = Armed{-1, errno_value, skip, times};
+}
+
 void land_next_fd_on(int command, int low_fd) {
     state().land_command = command;
     state().land_fd = low_fd;
@@ -75,6 +87,10 @@ int bpf_calls(int command) {
 }
 
 int dup_calls() { return state().dup_count; }
+
+int mmap_calls() { return state().mmap_count; }
+
+int munmap_calls() { return state().munmap_count; }
 
 void reset() { state() = State{}; }
 
@@ -138,6 +154,40 @@ int open_read_only(const char* path) noexcept { return result_or_errno(::open(pa
 long read(int fd, void* buffer, std::size_t size) noexcept { return result_or_errno(::read(fd, buffer, size)); }
 
 int unlink(const char* path) noexcept { return result_or_errno(::unlink(path)); }
+
+long page_size() noexcept { return ::sysconf(_SC_PAGESIZE); }
+
+int mmap_shared(int fd, std::size_t length, int protection, long offset, void** address) noexcept {
+    auto& fake = sockfilter_test::fake::state();
+    ++fake.mmap_count;
+    if (fake.mmap.take(-1)) return -fake.mmap.errno_value;
+    void* mapped = ::mmap(nullptr, length, protection, MAP_SHARED, fd, static_cast<off_t>(offset));
+    if (mapped == MAP_FAILED) return -errno;
+    *address = mapped;
+    return 0;
+}
+
+int munmap(void* address, std::size_t length) noexcept {
+    ++sockfilter_test::fake::state().munmap_count;
+    return result_or_errno(::munmap(address, length));
+}
+
+int epoll_create_cloexec() noexcept {
+    auto& fake = sockfilter_test::fake::state();
+    if (fake.epoll_create.take(-1)) return -fake.epoll_create.errno_value;
+    return result_or_errno(::epoll_create1(EPOLL_CLOEXEC));
+}
+
+int epoll_add(int epoll_fd, int fd, unsigned int events) noexcept {
+    epoll_event event{};
+    event.events = events;
+    event.data.fd = fd;
+    return result_or_errno(::epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &event));
+}
+
+int epoll_wait(int epoll_fd, epoll_event* events, int max_events, int timeout_ms) noexcept {
+    return result_or_errno(::epoll_wait(epoll_fd, events, max_events, timeout_ms));
+}
 
 int set_memlock_limit(unsigned long long value) noexcept {
     const rlimit limit{static_cast<rlim_t>(value), static_cast<rlim_t>(value)};

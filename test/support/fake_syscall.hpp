@@ -17,6 +17,12 @@ void log_on_failure(std::string_view text);
 /// The same for fcntl(F_DUPFD_CLOEXEC) (the library's dup_cloexec).
 void fail_dup(int errno_value, int times = 1, int skip = 0);
 
+/// The same for mmap (the library's mmap_shared): `skip` mappings succeed, then the next `times` fail.
+void fail_mmap(int errno_value, int times = 1, int skip = 0);
+
+/// The same for epoll_create1 (the library's epoll_create_cloexec).
+void fail_epoll_create(int errno_value, int times = 1, int skip = 0);
+
 /// The next successful bpf(`command`) that returns an fd hands it out as `low_fd` (0, 1 or 2) instead, as a
 /// kernel would for a process with that standard stream closed: the real fd is moved there with dup3.
 /// The caller must have saved whatever `low_fd` held and restore it afterwards.
@@ -26,6 +32,11 @@ void land_next_fd_on(int command, int low_fd);
 int bpf_calls(int command);
 /// Calls of dup_cloexec seen since reset().
 int dup_calls();
+
+/// Calls of mmap_shared seen since reset(), failed ones included.
+int mmap_calls();
+/// Calls of munmap seen since reset().
+int munmap_calls();
 
 /// Disarms everything and zeroes the counters.
 void reset();
