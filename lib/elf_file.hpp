@@ -13,7 +13,7 @@
 
 namespace sockfilter::detail::elf {
 
-/// One section header, resolved. `data` is empty for SHT_NOBITS (.bss) and for index 0.
+/// One section header, resolved. `data` is empty for SHT_NOBITS (.bss) and SHT_NULL (index 0).
 struct Section {
     std::uint32_t index = 0;
     std::string_view name;          ///< from .shstrtab
@@ -46,11 +46,15 @@ struct Relocation {
 /// A parsed object. Views into the bytes given to parse(), which must outlive it.
 class File final {
 public:
-    /// Checks the ELF header (magic, ELFCLASS64, ELFDATA2LSB, ET_REL, EM_BPF), the section header table,
-    /// every section's bounds (NOBITS excepted), the section name table, .symtab and its string table
-    /// (every name NUL-terminated inside its table, every st_shndx < section count or reserved), and
-    /// every SHT_REL section (entry size, symbol indexes, offsets inside the target section).
-    /// Errors: InvalidArgument, operation "ELF object", detail naming the section and what is wrong.
+    /// Checks the ELF header (magic, ELFCLASS64, ELFDATA2LSB, EV_CURRENT, ET_REL, EM_BPF), the section
+    /// header table (entry size 64, inside the input, section 0 SHT_NULL), every section's bounds (NOBITS
+    /// excepted), the section name table (SHT_STRTAB), the one SHT_SYMTAB and its string table (entry size
+    /// 24, every name NUL-terminated inside its table, every st_shndx < section count or SHN_ABS /
+    /// SHN_COMMON), and every SHT_REL section (entry size 16, sh_link the symbol table, sh_info a section,
+    /// symbol indexes, offsets inside the target section). Refused as unsupported: extended section
+    /// numbering (e_shnum 0, SHN_XINDEX), SHT_RELA sections, a second SHT_SYMTAB.
+    /// Errors: InvalidArgument, operation "ELF object", detail naming the section (by index while its name
+    /// is unreadable), what is wrong and the expected value.
     [[nodiscard]] static Result<File> parse(std::span<const std::byte> bytes);
 
     /// Every section, by index (index 0 is the null section).
