@@ -41,8 +41,8 @@ struct MapDefinition {
 /// A parsed .BTF section. Views into the bytes given to parse(), which must outlive it.
 class Btf final {
 public:
-    /// Checks the header (magic 0xeB9F, version 1, little-endian), that the type and string areas lie
-    /// inside `bytes`, every type record's length and kind, every name offset and every type reference.
+    /// Checks the header (magic 0xeB9F in the host's byte order, version 1, flags 0, hdr_len ≥ 24), that
+    /// the type and string areas lie inside `bytes`, every type record's length and kind, every name offset and every type reference.
     /// Errors: InvalidArgument, operation "BTF", detail naming the type id and what is wrong.
     [[nodiscard]] static Result<Btf> parse(std::span<const std::byte> bytes);
 
@@ -69,9 +69,41 @@ public:
         const std::function<std::optional<std::uint32_t>(std::string_view section, std::string_view variable)>&
             symbol_offset) const;
 
+    /// The NUL-terminated string at `offset` of the string area, or nullopt when `offset` is outside it
+    /// or the string has no terminating NUL inside it (for names BTF.ext refers to).
+    [[nodiscard]] std::optional<std::string_view> string_at(std::uint32_t offset) const noexcept;
+
+    /// The number of types including void (type id 0): valid type ids are below it.
+    [[nodiscard]] std::uint32_t type_count() const noexcept { return static_cast<std::uint32_t>(offsets_.size()); }
+
 private:
-    std::span<const std::byte> bytes_;
-    // … type offsets, string table view
+    /// The fixed part of one type record (struct btf_type), with where it lies in the type area.
+    struct Record {
+        std::uint32_t name_off = 0;      ///< offset of the name in the string area
+        std::uint32_t info = 0;          ///< vlen, kind and kind_flag bits
+        std::uint32_t size_or_type = 0;  ///< `size` or `type`, by kind
+        std::size_t offset = 0;          ///< of the record in the type area; trailing data follows at +12
+        /// BTF_KIND_* of the record.
+        [[nodiscard]] std::uint32_t kind() const noexcept { return (info >> 24) & 0x1f; }
+        /// The count of trailing members, enumerators, parameters or secinfos.
+        [[nodiscard]] std::uint32_t vlen() const noexcept { return info & 0xffff; }
+    };
+
+    /// The record of type `type_id` (1 ≤ type_id < type_count(), checked by the caller).
+    [[nodiscard]] Record record(std::uint32_t type_id) const noexcept;
+    /// The u32 at byte `offset` of the type area (inside it: checked by parse()).
+    [[nodiscard]] std::uint32_t word(std::size_t offset) const noexcept;
+    /// A name parse() checked (inside the string area and NUL-terminated).
+    [[nodiscard]] std::string_view name(std::uint32_t offset) const noexcept;
+    /// `type_id` with typedefs, volatile, const, restrict and type tags skipped (at most 32 of them).
+    [[nodiscard]] Result<std::uint32_t> resolved(std::uint32_t type_id) const;
+    /// type_size() with the nesting depth so far (arrays of arrays, chains of modifiers) bounded.
+    [[nodiscard]] Result<std::uint32_t> sized(std::uint32_t type_id, unsigned depth) const;
+
+    std::span<const std::byte> bytes_;    ///< the whole .BTF section
+    std::span<const std::byte> types_;    ///< the type area
+    std::span<const std::byte> strings_;  ///< the string area
+    std::vector<std::uint32_t> offsets_;  ///< by type id: the record's offset in the type area (0 for void)
 };
 
 /// One func_info or line_info record of .BTF.ext, raw: `insn_offset` is in bytes from the start of the

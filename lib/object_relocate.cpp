@@ -191,7 +191,7 @@ private:
         auto& cached = relocations_[section];
         if (!cached) {
             cached = state_.elf.relocations_for(section);
-            std::stable_sort(cached->begin(), cached->end(), [](const auto& a, const auto& b) { return a.offset < b.offset; });
+            std::sort(cached->begin(), cached->end(), [](const auto& a, const auto& b) { return a.offset < b.offset; });
         }
         const auto found = std::lower_bound(cached->begin(), cached->end(), offset,
                                             [](const elf::Relocation& r, std::uint64_t value) { return r.offset < value; });

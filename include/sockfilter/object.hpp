@@ -85,7 +85,7 @@ public:
     template <class T>
         requires std::is_trivially_copyable_v<T>
     [[nodiscard]] Result<void> set_global(std::string_view name, const T& value) {
-        return set_global(name, std::as_bytes(std::span<const T, 1>(&value, 1)));
+        return set_global(name, std::span<const std::byte>(reinterpret_cast<const std::byte*>(&value), sizeof(T)));
     }
 
     /// Creates every map in the kernel (BPF_MAP_CREATE, named; pinned-by-name maps reused or pinned),
