@@ -21,6 +21,7 @@
 #include "skip.hpp"
 #include "sockets.hpp"
 #include "sockfilter/object.hpp"
+#include "sockfilter/ring_buf.hpp"
 #include "sockfilter/typed_maps.hpp"
 #include "veth.hpp"
 
@@ -352,4 +353,52 @@ TEST_CASE("object from bytes in memory outlived by its programs") {
     CHECK(run_on(*filter, frame_with_udp_port(7)) == 0xffffU);
     const auto maps = filter->info()->map_ids();
     CHECK(maps.size() == 3);  // .rodata, .data, .bss
+}
+
+TEST_CASE("object ring buffer records arrive in order") {
+    REQUIRE_KERNEL(5, 8, "ring buffers");
+    Object object = loaded_object("ring_records");
+    const SocketFilter filter = loaded_program(object, "emit_record");
+    auto ring = RingBuf::create(taken_map(object, "records"));
+    INFO(message_of(ring));
+    REQUIRE(ring.has_value());
+
+    NetnsScope netns;
+    const UdpReceiver receiver = udp_receiver();
+    REQUIRE(filter.attach(receiver.fd.get()));
+    const OwnedFd sender = udp_sender();
+    struct Sent {
+        std::uint32_t seq;
+        std::size_t length;
+    };
+    const std::vector<Sent> sent{{7, 4}, {8, 20}, {9, 5}, {1000, 64}, {2, 4}};
+    for (const auto& datagram : sent) {
+        std::string payload(datagram.length, 'r');
+        std::memcpy(payload.data(), &datagram.seq, sizeof datagram.seq);
+        REQUIRE(send_udp(sender.get(), receiver.port, payload));
+        REQUIRE(receive(receiver.fd.get()).has_value());  // one at a time: the program's counter is not atomic
+    }
+
+    struct Record {
+        std::uint32_t len;
+        std::uint32_t seq;
+        std::uint64_t counter;
+    };
+    std::vector<Record> records;
+    const auto consumed = ring->poll(std::chrono::milliseconds(500), [&](std::span<const std::byte> bytes) {
+        REQUIRE(bytes.size() == sizeof(Record));
+        Record record{};
+        std::memcpy(&record, bytes.data(), sizeof record);
+        records.push_back(record);
+    });
+    INFO(message_of(consumed));
+    REQUIRE(consumed.has_value());
+    REQUIRE(records.size() == sent.size());
+    for (std::size_t i = 0; i < sent.size(); ++i) {
+        INFO("record " << i);
+        CHECK(records[i].len == 8 + sent[i].length);
+        CHECK(records[i].seq == sent[i].seq);
+        CHECK(records[i].counter == i + 1);
+    }
+    CHECK(ring->consume([](std::span<const std::byte>) {}) == 0U);
 }
