@@ -78,7 +78,9 @@ private:
             const elf::Relocation* relocation = find_relocation(f.section, at);
             const Insn insn = out_.instructions[position + i];
             const bool is_call = insn.code == call_opcode && insn.src() == BPF_PSEUDO_CALL;
-            const bool is_function_address = insn.code == ld_imm64_opcode && insn.src() == BPF_PSEUDO_FUNC;
+            // clang writes a function's address as a plain ld_imm64 relocated against code (a callback).
+            const bool is_function_address =
+                insn.code == ld_imm64_opcode && (insn.src() == BPF_PSEUDO_FUNC || (relocation != nullptr && points_to_code(*relocation)));
             if (insn.code == ld_imm64_opcode && i + 1 >= count) {
                 return bad(concat({"the 16-byte ld_imm64 at offset ", at, " of section '", section, "' is cut off by the end of '",
                                    f.name, "'"}));
@@ -127,8 +129,9 @@ private:
             callee_position = out_.instructions.size();
             if (auto done = place_and_relocate(*callee); !done) return done;
         }
-        out_.instructions[position + i].immediate =
-            static_cast<std::int32_t>(static_cast<std::int64_t>(callee_position) - static_cast<std::int64_t>(position + i) - 1);
+        Insn& relocated = out_.instructions[position + i];
+        relocated.immediate = static_cast<std::int32_t>(static_cast<std::int64_t>(callee_position) - static_cast<std::int64_t>(position + i) - 1);
+        if (!is_call) set_source(relocated, BPF_PSEUDO_FUNC);
         return {};
     }
 
@@ -169,6 +172,12 @@ private:
         return bad(concat({"the instruction at offset ", at, " of section '", section, "' refers to '", symbol.name,
                            "' in section '", state_.elf.sections()[symbol.section].name,
                            "', which is neither a map nor global data"}));
+    }
+
+    bool points_to_code(const elf::Relocation& relocation) const noexcept {
+        const elf::Symbol& symbol = state_.elf.symbols()[relocation.symbol];
+        const auto sections = state_.elf.sections();
+        return symbol.section != SHN_UNDEF && symbol.section < sections.size() && (sections[symbol.section].flags & SHF_EXECINSTR) != 0;
     }
 
     std::optional<std::size_t> function_at(std::uint32_t section, std::int64_t index) const noexcept {

@@ -22,7 +22,7 @@ namespace {
 // /sys/fs/bpf, outside the test's private bpffs). bpftool gets "type socket" because libbpf does not
 // guess a type for "socket/<name>" or "socket1" sections.
 const std::vector<std::string> conforming_objects{"proto_count", "port_filter", "subprograms", "percpu_count",
-                                                  "ring_records", "other_section"};
+                                                  "ring_records", "other_section", "callbacks"};
 
 // The tag bpftool prints for the program pinned at `path` ("tag 0123456789abcdef").
 std::string tag_shown_by_bpftool(const std::string& path) {

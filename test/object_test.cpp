@@ -206,6 +206,12 @@ TEST_CASE("object subprograms are appended and called") {
     CHECK(object.socket_filter("computed_len")->instructions().size() > object.programs()[0].instruction_count);
 }
 
+TEST_CASE("object callback addresses are relocated") {
+    REQUIRE_KERNEL(5, 17, "bpf_loop");
+    Object object = loaded_object("callbacks");
+    CHECK(run_on(loaded_program(object, "loop_sum"), std::string(100, 'c')) == 85 * 86 / 2);
+}
+
 TEST_CASE("object per-cpu counter sums to the packets sent") {
     REQUIRE_KERNEL(4, 6, "per-CPU arrays");
     Object object = loaded_object("percpu_count");
