@@ -32,14 +32,6 @@ namespace {
 
 bool contains(std::string_view haystack, std::string_view needle) { return haystack.find(needle) != std::string_view::npos; }
 
-template <typename View>
-View view_of(Map map) {
-    auto view = View::from(std::move(map));
-    INFO(message_of(view));
-    REQUIRE(view.has_value());
-    return std::move(*view);
-}
-
 // Sends `count` packets of `payload` bytes with a socket of `type`/`protocol` to the veth neighbour.
 void send_to_neighbour(int type, int protocol, int count, const std::string& payload) {
     const OwnedFd sender(socket(AF_INET, type | SOCK_CLOEXEC, protocol));

@@ -27,14 +27,6 @@ using namespace sockfilter_test;
 
 namespace {
 
-template <typename View>
-View view_of(Map map) {
-    auto view = View::from(std::move(map));
-    INFO(message_of(view));
-    REQUIRE(view.has_value());
-    return std::move(*view);
-}
-
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 // Sends `count` datagrams through a unix pair whose receiver runs the counting filter on `map`.

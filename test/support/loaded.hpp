@@ -49,4 +49,13 @@ inline sockfilter::Map created_map(const sockfilter::MapSpec& spec) {
     return std::move(*map);
 }
 
+/// A typed view (Array<V>, HashMap<K, V>, …) over `map`; REQUIREs that the map fits it.
+template <typename View>
+View view_of(sockfilter::Map map) {
+    auto view = View::from(std::move(map));
+    INFO(message_of(view));
+    REQUIRE(view.has_value());
+    return std::move(*view);
+}
+
 }  // namespace sockfilter_test
