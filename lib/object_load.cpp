@@ -89,6 +89,14 @@ Result<Map> create_map(const ObjectState& state, const ObjectMapSpec& spec, cons
     return created;  // the first error
 }
 
+/// The error of a step of loading map `spec`, its detail prefixed with the map's name in the object (the
+/// kernel name of a global data map is not the section's, and a write or freeze error names no map).
+std::unexpected<Error> naming(const ObjectMapSpec& spec, Error error) {
+    const std::string_view detail = error.detail();
+    error.with_detail(concat({"map '", spec.name, "' of the object", detail.empty() ? "" : ": ", detail}));
+    return std::unexpected(std::move(error));
+}
+
 /// Creates (or reuses) map `index`, then writes its initial bytes, freezes it and pins it as declared.
 Result<void> load_map(ObjectState& state, std::size_t index, const ObjectOptions& options) {
     const ObjectMapSpec& spec = state.map_specs[index];
@@ -102,20 +110,23 @@ Result<void> load_map(ObjectState& state, std::size_t index, const ObjectOptions
             map.map.emplace(std::move(*pinned));
             return {};
         }
-        if (pinned.error().kind() != ErrorKind::NotFound) return std::unexpected(std::move(pinned.error()));
+        if (pinned.error().kind() != ErrorKind::NotFound) return naming(spec, std::move(pinned.error()));
     }
     auto created = create_map(state, spec, map);
-    if (!created) return std::unexpected(std::move(created.error()));
+    if (!created) return naming(spec, std::move(created.error()));
     map.map.emplace(std::move(*created));
     if (map.origin == MapOrigin::GlobalData) {
         const std::uint32_t key = 0;
-        if (auto written = map.map->update(std::as_bytes(std::span(&key, 1)), map.initial); !written) return written;
+        if (auto written = map.map->update(std::as_bytes(std::span(&key, 1)), map.initial); !written) {
+            return naming(spec, std::move(written.error()));
+        }
         if (map.freeze) {
-            if (auto frozen = map.map->freeze(); !frozen) return frozen;
+            if (auto frozen = map.map->freeze(); !frozen) return naming(spec, std::move(frozen.error()));
         }
     }
     if (spec.pinned_by_name) {
-        if (auto pinned = map.map->pin(path); !pinned) return pinned;  // recorded: unpinned on a later failure
+        // Recorded in the map only once made: unpinned on a later failure.
+        if (auto pinned = map.map->pin(path); !pinned) return naming(spec, std::move(pinned.error()));
     }
     return {};
 }
