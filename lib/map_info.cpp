@@ -1,6 +1,7 @@
 // MapInfo: reading bpf_map_info and fdinfo; walking every map in the kernel.
 #include "sockfilter/map_info.hpp"
 
+#include <cerrno>
 #include <cstddef>
 #include <string>
 
@@ -25,8 +26,10 @@ Result<MapInfo> MapInfo::from_fd(const MapFd& map) { return from_fd(map.get()); 
 Result<MapInfo> MapInfo::from_fd(int map_fd) {
     MapInfo out;
     // A program or link fd would make the kernel fill its own info struct into ours: check the kind first.
-    // A fd that is no BPF object is left to the kernel (EINVAL); without /proc the check is skipped.
-    if (const auto fdinfo = detail::read_fdinfo(map_fd)) {
+    // A fd that is no BPF object is left to the kernel (EINVAL); without /proc (or for a closed fd: ENOENT)
+    // the check is skipped. Any other failure to read fdinfo is reported, never taken as "no /proc".
+    const auto fdinfo = detail::read_fdinfo(map_fd);
+    if (fdinfo) {
         if (fdinfo->prog_type || fdinfo->link) {
             auto checked = detail::require_map(*fdinfo, std::nullopt, "BPF_OBJ_GET_INFO_BY_FD",
                                                detail::concat({" is behind fd ", static_cast<std::uint64_t>(map_fd)}));
@@ -34,6 +37,8 @@ Result<MapInfo> MapInfo::from_fd(int map_fd) {
         }
         out.frozen_ = fdinfo->frozen;
         out.memory_locked_ = fdinfo->memlock;
+    } else if (fdinfo.error().code().value() != ENOENT) {
+        return std::unexpected(fdinfo.error());
     }
     detail::zero(out.info_);
     const auto size = sys::obj_get_info_by_fd(map_fd, std::as_writable_bytes(std::span(&out.info_, 1)));

@@ -1,6 +1,7 @@
 // Checking that an fd is a program or a map (of the wanted type), and opening pins with that check.
 #include "pinned_object.hpp"
 
+#include <cerrno>
 #include <string>
 
 #include "fdinfo.hpp"
@@ -47,10 +48,13 @@ Result<OwnedFd> open_pinned(Kind wanted, std::string_view path, std::optional<st
     if (!buffer) return std::unexpected(buffer.error());
     auto object = sys::obj_get(buffer->ref());
     if (!object) return std::unexpected(std::move(object.error()).with_detail(concat({"opening pin ", path})));
-    const auto kind = read_fdinfo(object->get());
-    if (!kind) {
+    auto kind = read_fdinfo(object->get());
+    if (!kind && kind.error().code().value() == ENOENT) {
         return fail(ErrorKind::NotSupported, "BPF_OBJ_GET", 0,
                     concat({"cannot tell what is pinned at ", path, ": /proc/self/fdinfo is unreadable (mount /proc)"}));
+    }
+    if (!kind) {  // /proc is there, the read failed (EMFILE, ENOMEM, EINTR, …): say so, with its errno
+        return std::unexpected(std::move(kind.error()).with_detail(concat({"reading /proc/self/fdinfo to tell what is pinned at ", path})));
     }
     if (auto checked = require(wanted, *kind, wanted_type, "BPF_OBJ_GET", concat({" is pinned at ", path})); !checked) {
         return std::unexpected(std::move(checked.error()));

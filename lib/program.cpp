@@ -2,6 +2,7 @@
 #include "sockfilter/program.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstddef>
 #include <cstring>
 #include <string>
@@ -49,10 +50,16 @@ Result<Program> Program::open_pin(std::string_view path) {
     if (!fd) return std::unexpected(fd.error());
     Program program;
     program.fd_ = std::move(*fd);
-    // Only the name is wanted: one BPF_OBJ_GET_INFO_BY_FD (open_pinned_program read fdinfo already).
+    // Only the name is wanted: one BPF_OBJ_GET_INFO_BY_FD (open_pinned_program read fdinfo already). A kernel
+    // without the command (before 4.13: EINVAL) or without names (a shorter struct) leaves the name empty;
+    // any other failure is reported rather than handing out a program whose name() is wrongly empty.
     bpf_prog_info info;
     detail::zero(info);
     const auto size = sys::obj_get_info_by_fd(program.fd_.get(), std::as_writable_bytes(std::span(&info, 1)));
+    if (!size && size.error().code().value() != EINVAL) {
+        Error error = size.error();
+        return std::unexpected(std::move(error.with_detail(detail::concat({"reading the name of the program pinned at ", path}))));
+    }
     if (size && *size >= offsetof(bpf_prog_info, name) + sizeof info.name) {
         const std::string_view name = detail::kernel_name(info.name, sizeof info.name);
         std::memcpy(program.name_.data(), name.data(), std::min(name.size(), program.name_.size() - 1));

@@ -38,15 +38,19 @@ Result<ProgramInfo> ProgramInfo::from_fd(const ProgramFd& program) { return from
 Result<ProgramInfo> ProgramInfo::from_fd(int program_fd) {
     ProgramInfo out;
     // fdinfo tells a map or link fd from a program fd (their info structs differ, and the kernel would
-    // fill the wrong one). A fd that is no BPF object is left to the kernel (EINVAL). Without /proc the
-    // check is skipped and memory_locked() stays empty.
-    if (const auto fdinfo = detail::read_fdinfo(program_fd)) {
+    // fill the wrong one). A fd that is no BPF object is left to the kernel (EINVAL). Without /proc (or
+    // for a closed fd: ENOENT) the check is skipped and memory_locked() stays empty; any other failure to
+    // read it (EMFILE, ENOMEM, EINTR, …) is reported, never taken as "no /proc".
+    const auto fdinfo = detail::read_fdinfo(program_fd);
+    if (fdinfo) {
         if (fdinfo->map_type || fdinfo->link) {
             auto checked = detail::require_program(*fdinfo, std::nullopt, "BPF_OBJ_GET_INFO_BY_FD",
                                                    detail::concat({" is behind fd ", static_cast<std::uint64_t>(program_fd)}));
             return std::unexpected(std::move(checked.error()));
         }
         out.memory_locked_ = fdinfo->memlock;
+    } else if (fdinfo.error().code().value() != ENOENT) {
+        return std::unexpected(fdinfo.error());
     }
     detail::zero(out.info_);
     const auto size = sys::obj_get_info_by_fd(program_fd, bytes_of(out.info_));

@@ -10,10 +10,13 @@
 #include <string>
 #include <string_view>
 
+#include "bpffs.hpp"
 #include "fake_syscall.hpp"
 #include "filters.hpp"
 #include "loaded.hpp"
 #include "skip.hpp"
+#include "sockfilter/map.hpp"
+#include "sockfilter/map_info.hpp"
 #include "sockfilter/program_info.hpp"
 #include "sockfilter/socket_filter.hpp"
 
@@ -312,4 +315,73 @@ TEST_CASE("error path loaded_programs skips a program that vanishes mid-walk") {
     INFO(refused.error().message());
     CHECK(refused.error().kind() == ErrorKind::PermissionDenied);
     CHECK(contains(refused.error().message(), "CAP_SYS_ADMIN"));
+}
+
+// Found by the fault sweep (fault_sweep_test.cpp): a failure to read /proc/self/fdinfo other than "no /proc"
+// (ENOENT) was taken as "no /proc", skipping the kind check: ProgramInfo::from_fd of a map fd then handed
+// back the map's bpf_map_info read as a bpf_prog_info, and every info() lost memory_locked() silently.
+TEST_CASE("error path an unreadable fdinfo is reported and not skipped") {
+    REQUIRE_KERNEL(4, 13, "BPF_OBJ_GET_INFO_BY_FD");
+    fake::Scope scope;
+    const SocketFilter filter = loaded("fdinfo_fail", filters::pass);
+    auto map = Map::create({.type = BPF_MAP_TYPE_ARRAY, .key_size = 4, .value_size = 4, .max_entries = 1, .name = "fdinfo_fail"});
+    REQUIRE(map.has_value());
+
+    for (const int errno_value : {EMFILE, ENOMEM, EINTR}) {
+        INFO("open of fdinfo fails with " << errno_value);
+        fake::fail_nth_call(1, errno_value, fake::Open);
+        const auto program_of_map = ProgramInfo::from_fd(map->fd().get());
+        REQUIRE_FALSE(program_of_map.has_value());
+        CHECK(program_of_map.error().code().value() == errno_value);
+        CHECK(program_of_map.error().operation() == "fdinfo");
+
+        fake::fail_nth_call(1, errno_value, fake::Open);
+        const auto map_of_program = MapInfo::from_fd(filter.fd()->get().get());
+        REQUIRE_FALSE(map_of_program.has_value());
+        CHECK(map_of_program.error().code().value() == errno_value);
+
+        fake::fail_nth_call(2, errno_value, fake::Read | fake::Open);  // the read fails
+        const auto info = filter.info();
+        REQUIRE_FALSE(info.has_value());
+        CHECK(info.error().code().value() == errno_value);
+    }
+    fake::reset();
+    // No /proc (ENOENT) still skips the check, as documented.
+    fake::fail_nth_call(1, ENOENT, fake::Open);
+    const auto without_proc = filter.info();
+    INFO(message_of(without_proc));
+    REQUIRE(without_proc.has_value());
+    CHECK_FALSE(without_proc->memory_locked().has_value());
+}
+
+// Found by the fault sweep: from_pin ignored a failing BPF_OBJ_GET_INFO_BY_FD and handed out a program whose
+// name() was empty; and a failing fdinfo read while checking a pin was reported as "mount /proc", errno lost.
+TEST_CASE("error path from_pin reports what it could not read") {
+    REQUIRE_KERNEL(4, 15, "program names");
+    fake::Scope scope;
+    const TempBpffs bpffs;
+    const std::string path = bpffs / "named";
+    SocketFilter filter = loaded("named", filters::pass);
+    REQUIRE(filter.pin(path).has_value());
+
+    fake::fail_bpf(BPF_OBJ_GET_INFO_BY_FD, ENOMEM);
+    const auto nameless = SocketFilter::from_pin(path);
+    REQUIRE_FALSE(nameless.has_value());
+    CHECK(nameless.error().code() == std::errc::not_enough_memory);
+    CHECK(contains(nameless.error().message(), path));
+
+    fake::reset();
+    fake::fail_nth_call(1, EMFILE, fake::Open);
+    const auto unchecked = SocketFilter::from_pin(path);
+    REQUIRE_FALSE(unchecked.has_value());
+    CHECK(unchecked.error().code() == std::errc::too_many_files_open);
+    CHECK(unchecked.error().kind() != ErrorKind::NotSupported);
+    CHECK(contains(unchecked.error().message(), path));
+
+    fake::reset();
+    const auto named = SocketFilter::from_pin(path);
+    INFO(message_of(named));
+    REQUIRE(named.has_value());
+    CHECK(named->name() == "named");
+    REQUIRE(filter.unpin().has_value());
 }

@@ -19,7 +19,8 @@ class MapInfo final {
 public:
     /// Reads the info of the map behind `map` (borrowed): /proc/self/fdinfo (the kind of object, frozen
     /// state, memory) and one BPF_OBJ_GET_INFO_BY_FD. Errors: UnexpectedMapType for a program or link fd;
-    /// EBADF for a closed fd, EINVAL for an fd that is no BPF object.
+    /// EBADF for a closed fd, EINVAL for an fd that is no BPF object; operation "fdinfo" when /proc/self/fdinfo
+    /// exists but cannot be read (EMFILE, ENOMEM, …; without /proc the kind check is skipped).
     [[nodiscard]] static Result<MapInfo> from_fd(const MapFd& map);
     /// As from_fd, for a raw borrowed fd.
     [[nodiscard]] static Result<MapInfo> from_fd(int map_fd);

@@ -24,7 +24,8 @@ public:
     /// Reads the info of the program behind `program` (borrowed): a read of /proc/self/fdinfo (the kind of
     /// object, and memory_locked()), one BPF_OBJ_GET_INFO_BY_FD, and a second one for map ids if the
     /// program uses maps. Errors: UnexpectedProgramType for a map or link fd; EBADF (EBADFD on recent
-    /// kernels) for a closed fd and EINVAL for an fd that is no BPF object, as SyscallFailed/InvalidArgument.
+    /// kernels) for a closed fd and EINVAL for an fd that is no BPF object, as SyscallFailed/InvalidArgument;
+    /// operation "fdinfo" when /proc/self/fdinfo exists but cannot be read (without /proc the check is skipped).
     [[nodiscard]] static Result<ProgramInfo> from_fd(const ProgramFd& program);
     /// As from_fd, for a raw borrowed fd.
     [[nodiscard]] static Result<ProgramInfo> from_fd(int program_fd);

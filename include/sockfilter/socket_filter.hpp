@@ -24,7 +24,8 @@ public:
 
     /// The socket filter pinned at `path` (BPF_OBJ_GET, Linux 4.4), already loaded. Anything else pinned
     /// there (a map, a link, another program type) is UnexpectedProgramType and its fd is closed.
-    /// Errors: InvalidArgument (bad path); NotFound; PermissionDenied (not a pin, or no access).
+    /// Errors: InvalidArgument (bad path); NotFound; PermissionDenied (not a pin, or no access); the errno of
+    /// reading /proc/self/fdinfo or the program's name (BPF_OBJ_GET_INFO_BY_FD) when those fail.
     [[nodiscard]] static Result<SocketFilter> from_pin(std::string_view path);
 
     /// setsockopt(SO_ATTACH_BPF): puts this program in the socket's filter slot, replacing the current

@@ -16,6 +16,8 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <string>
+#include <vector>
 
 #include "syscall.hpp"
 
@@ -41,7 +43,19 @@ struct Armed {
     }
 };
 
+// The generic control: the n-th counted call fails, once.
+struct Nth {
+    bool counting = false;
+    unsigned calls = 0;
+    int fail_at = 0;
+    int errno_value = 0;
+    int seen = 0;
+    bool failed = false;
+    std::vector<std::string> log;
+};
+
 struct State {
+    Nth nth;
     Armed bpf;
     Armed dup;
     Armed mmap;
@@ -92,7 +106,79 @@ int mmap_calls() { return state().mmap_count; }
 
 int munmap_calls() { return state().munmap_count; }
 
+void fail_nth_call(int n, int errno_value, unsigned calls) {
+    state().nth = Nth{.counting = true, .calls = calls, .fail_at = n, .errno_value = errno_value, .seen = 0,
+                      .failed = false, .log = {}};
+}
+
+void disarm_nth_call() { state().nth.counting = false; }
+
+int calls_seen() { return state().nth.seen; }
+
+bool nth_call_failed() { return state().nth.failed; }
+
+const std::vector<std::string>& calls_log() { return state().nth.log; }
+
 void reset() { state() = State{}; }
+
+namespace {
+
+std::string bpf_command_name(int command) {
+    switch (command) {
+    case BPF_MAP_CREATE: return "BPF_MAP_CREATE";
+    case BPF_MAP_LOOKUP_ELEM: return "BPF_MAP_LOOKUP_ELEM";
+    case BPF_MAP_UPDATE_ELEM: return "BPF_MAP_UPDATE_ELEM";
+    case BPF_MAP_DELETE_ELEM: return "BPF_MAP_DELETE_ELEM";
+    case BPF_MAP_GET_NEXT_KEY: return "BPF_MAP_GET_NEXT_KEY";
+    case BPF_PROG_LOAD: return "BPF_PROG_LOAD";
+    case BPF_OBJ_PIN: return "BPF_OBJ_PIN";
+    case BPF_OBJ_GET: return "BPF_OBJ_GET";
+    case BPF_PROG_TEST_RUN: return "BPF_PROG_TEST_RUN";
+    case BPF_PROG_GET_NEXT_ID: return "BPF_PROG_GET_NEXT_ID";
+    case BPF_MAP_GET_NEXT_ID: return "BPF_MAP_GET_NEXT_ID";
+    case BPF_PROG_GET_FD_BY_ID: return "BPF_PROG_GET_FD_BY_ID";
+    case BPF_MAP_GET_FD_BY_ID: return "BPF_MAP_GET_FD_BY_ID";
+    case BPF_OBJ_GET_INFO_BY_FD: return "BPF_OBJ_GET_INFO_BY_FD";
+    case BPF_BTF_LOAD: return "BPF_BTF_LOAD";
+    case BPF_MAP_FREEZE: return "BPF_MAP_FREEZE";
+    case BPF_ENABLE_STATS: return "BPF_ENABLE_STATS";
+    default: return "command " + std::to_string(command);
+    }
+}
+
+std::string socket_option_name(int option) {
+    switch (option) {
+    case SO_ATTACH_BPF: return "SO_ATTACH_BPF";
+    case SO_DETACH_BPF: return "SO_DETACH_BPF";
+    case SO_ATTACH_REUSEPORT_EBPF: return "SO_ATTACH_REUSEPORT_EBPF";
+    case SO_DETACH_REUSEPORT_BPF: return "SO_DETACH_REUSEPORT_BPF";
+    default: return "option " + std::to_string(option);
+    }
+}
+
+// A path as the table shows it: fdinfo files without their fd number, other files by their base name.
+std::string path_name(const char* path) {
+    const std::string_view text(path);
+    if (text.starts_with("/proc/self/fdinfo/")) return "/proc/self/fdinfo/N";
+    if (text.starts_with("/sys/")) return std::string(text);
+    const auto slash = text.rfind('/');
+    return std::string(slash == std::string_view::npos ? text : text.substr(slash + 1));
+}
+
+}  // namespace
+
+// The generic control's check, made first by every fake OS function: 0 to go on, or -errno to fail with.
+// `name` makes the call's name for calls_log().
+template <typename Name>
+int nth_call(Call call, Name name) {
+    Nth& nth = state().nth;
+    if (!nth.counting || (nth.calls & call) == 0) return 0;
+    ++nth.seen;
+    nth.log.push_back(name());
+    if (nth.failed || nth.seen != nth.fail_at) return 0;
+    nth.failed = true;
+    return -nth.errno_value;
+}
 
 }  // namespace sockfilter_test::fake
 
@@ -101,9 +187,14 @@ namespace sockfilter::detail::os {
 namespace {
 long result_or_errno(long ret) noexcept { return ret < 0 ? -errno : ret; }
 int result_or_errno(int ret) noexcept { return ret < 0 ? -errno : ret; }
+
+namespace fake = sockfilter_test::fake;
 }  // namespace
 
 long bpf(int command, void* attr, unsigned int size) noexcept {
+    if (const int injected = fake::nth_call(fake::Bpf, [&] { return "bpf(" + fake::bpf_command_name(command) + ")"; })) {
+        return injected;
+    }
     auto& fake = sockfilter_test::fake::state();
     if (command >= 0 && static_cast<std::size_t>(command) < fake.bpf_counts.size()) {
         ++fake.bpf_counts[static_cast<std::size_t>(command)];
@@ -137,27 +228,47 @@ long bpf(int command, void* attr, unsigned int size) noexcept {
 }
 
 int setsockopt(int fd, int level, int name, const void* value, socklen_t length) noexcept {
+    if (const int injected = fake::nth_call(fake::Setsockopt, [&] { return "setsockopt(" + fake::socket_option_name(name) + ")"; })) {
+        return injected;
+    }
     return result_or_errno(::setsockopt(fd, level, name, value, length));
 }
 
-int close(int fd) noexcept { return result_or_errno(::close(fd)); }
+int close(int fd) noexcept {
+    const int injected = fake::nth_call(fake::Close, [] { return std::string("close"); });
+    const int ret = result_or_errno(::close(fd));  // released either way, as Linux does
+    return injected != 0 ? injected : ret;
+}
 
 int dup_cloexec(int fd, int lowest) noexcept {
+    if (const int injected = fake::nth_call(fake::Dup, [] { return std::string("fcntl(F_DUPFD_CLOEXEC)"); })) return injected;
     auto& fake = sockfilter_test::fake::state();
     ++fake.dup_count;
     if (fake.dup.take(-1)) return -fake.dup.errno_value;
     return result_or_errno(::fcntl(fd, F_DUPFD_CLOEXEC, lowest));
 }
 
-int open_read_only(const char* path) noexcept { return result_or_errno(::open(path, O_RDONLY | O_CLOEXEC)); }
+int open_read_only(const char* path) noexcept {
+    if (const int injected = fake::nth_call(fake::Open, [&] { return "open(" + fake::path_name(path) + ")"; })) return injected;
+    return result_or_errno(::open(path, O_RDONLY | O_CLOEXEC));
+}
 
-long read(int fd, void* buffer, std::size_t size) noexcept { return result_or_errno(::read(fd, buffer, size)); }
+long read(int fd, void* buffer, std::size_t size) noexcept {
+    if (const int injected = fake::nth_call(fake::Read, [] { return std::string("read"); })) return injected;
+    return result_or_errno(::read(fd, buffer, size));
+}
 
-int unlink(const char* path) noexcept { return result_or_errno(::unlink(path)); }
+int unlink(const char* path) noexcept {
+    if (const int injected = fake::nth_call(fake::Unlink, [&] { return "unlink(" + fake::path_name(path) + ")"; })) {
+        return injected;
+    }
+    return result_or_errno(::unlink(path));
+}
 
 long page_size() noexcept { return ::sysconf(_SC_PAGESIZE); }
 
 int mmap_shared(int fd, std::size_t length, int protection, long offset, void** address) noexcept {
+    if (const int injected = fake::nth_call(fake::Mmap, [] { return std::string("mmap"); })) return injected;
     auto& fake = sockfilter_test::fake::state();
     ++fake.mmap_count;
     if (fake.mmap.take(-1)) return -fake.mmap.errno_value;
@@ -169,16 +280,20 @@ int mmap_shared(int fd, std::size_t length, int protection, long offset, void** 
 
 int munmap(void* address, std::size_t length) noexcept {
     ++sockfilter_test::fake::state().munmap_count;
-    return result_or_errno(::munmap(address, length));
+    const int injected = fake::nth_call(fake::Munmap, [] { return std::string("munmap"); });
+    const int ret = result_or_errno(::munmap(address, length));  // unmapped either way
+    return injected != 0 ? injected : ret;
 }
 
 int epoll_create_cloexec() noexcept {
+    if (const int injected = fake::nth_call(fake::EpollCreate, [] { return std::string("epoll_create1"); })) return injected;
     auto& fake = sockfilter_test::fake::state();
     if (fake.epoll_create.take(-1)) return -fake.epoll_create.errno_value;
     return result_or_errno(::epoll_create1(EPOLL_CLOEXEC));
 }
 
 int epoll_add(int epoll_fd, int fd, unsigned int events) noexcept {
+    if (const int injected = fake::nth_call(fake::EpollAdd, [] { return std::string("epoll_ctl(ADD)"); })) return injected;
     epoll_event event{};
     event.events = events;
     event.data.fd = fd;
@@ -186,10 +301,14 @@ int epoll_add(int epoll_fd, int fd, unsigned int events) noexcept {
 }
 
 int epoll_wait(int epoll_fd, epoll_event* events, int max_events, int timeout_ms) noexcept {
+    if (const int injected = fake::nth_call(fake::EpollWait, [] { return std::string("epoll_wait"); })) return injected;
     return result_or_errno(::epoll_wait(epoll_fd, events, max_events, timeout_ms));
 }
 
 int set_memlock_limit(unsigned long long value) noexcept {
+    if (const int injected = fake::nth_call(fake::Memlock, [] { return std::string("setrlimit(RLIMIT_MEMLOCK)"); })) {
+        return injected;
+    }
     const rlimit limit{static_cast<rlim_t>(value), static_cast<rlim_t>(value)};
     return result_or_errno(::setrlimit(RLIMIT_MEMLOCK, &limit));
 }

@@ -2,7 +2,9 @@
 // the error-path tests. Every call reaches the real kernel unless a failure is armed for it.
 #pragma once
 
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace sockfilter_test::fake {
 
@@ -37,6 +39,40 @@ int dup_calls();
 int mmap_calls();
 /// Calls of munmap seen since reset().
 int munmap_calls();
+
+/// The OS calls of the library's choke point (lib/syscall.hpp), as bits: the subset fail_nth_call() counts.
+/// page_size() cannot fail and is never counted.
+enum Call : unsigned {
+    Bpf = 1U << 0,
+    Setsockopt = 1U << 1,
+    Close = 1U << 2,
+    Dup = 1U << 3,          ///< dup_cloexec (fcntl F_DUPFD_CLOEXEC)
+    Open = 1U << 4,         ///< open_read_only
+    Read = 1U << 5,
+    Unlink = 1U << 6,
+    Mmap = 1U << 7,         ///< mmap_shared
+    Munmap = 1U << 8,
+    EpollCreate = 1U << 9,
+    EpollAdd = 1U << 10,
+    EpollWait = 1U << 11,
+    Memlock = 1U << 12,     ///< set_memlock_limit
+    AnyCall = (1U << 13) - 1,
+};
+
+/// From now on counts every OS call in `calls` and makes the `n`-th (1-based) fail with `errno_value`,
+/// exactly once; the calls before and after it reach the kernel. A failing close() or munmap() still
+/// releases the fd or the mapping first, as the real ones do (the errno is reported after the fact).
+/// Independent of the per-command controls above (which are checked after it). Restarts calls_seen().
+void fail_nth_call(int n, int errno_value, unsigned calls = AnyCall);
+/// Stops counting and failing: later calls go through. What was seen so far is kept.
+void disarm_nth_call();
+/// Calls counted since fail_nth_call(), the failed one included.
+int calls_seen();
+/// True once the armed call has failed.
+bool nth_call_failed();
+/// The calls counted since fail_nth_call(), in order, named as "bpf(BPF_PROG_LOAD)", "close",
+/// "open(/proc/self/fdinfo/N)", "setsockopt(SO_ATTACH_BPF)", …
+const std::vector<std::string>& calls_log();
 
 /// Disarms everything and zeroes the counters.
 void reset();
