@@ -32,6 +32,7 @@
 #include <utility>
 #include <vector>
 
+#include "fd_count.hpp"
 #include "bpffs.hpp"
 #include "fake_syscall.hpp"
 #include "filters.hpp"
@@ -72,19 +73,7 @@ std::string errno_name(int value) {
     }
 }
 
-int open_fd_count() {
-    DIR* dir = opendir("/proc/self/fd");
-    REQUIRE(dir != nullptr);
-    int count = 0;
-    while (readdir(dir) != nullptr) ++count;
-    closedir(dir);
-    return count;
-}
 
-bool exists(const std::string& path) {
-    struct stat status{};
-    return stat(path.c_str(), &status) == 0;
-}
 
 // ---- one injected run ----------------------------------------------------------------------------------
 
@@ -554,13 +543,13 @@ TEST_CASE("fault sweep program pins") {
         const Outcome outcome = judge(pin, inj);
         if (outcome == Outcome::Error) {
             CHECK_FALSE(filter.pinned_path().has_value());
-            CHECK_FALSE(exists(path));
+            CHECK_FALSE(path_exists(path));
             const auto again = filter.pin(path);
             INFO(message_of(again));
             REQUIRE(again.has_value());
         }
         CHECK(filter.pinned_path() == path);
-        CHECK(exists(path));
+        CHECK(path_exists(path));
         REQUIRE(filter.unpin().has_value());
         return outcome;
     });
@@ -594,11 +583,11 @@ TEST_CASE("fault sweep program pins") {
         const Outcome outcome = judge(unpin, inj);
         if (outcome == Outcome::Error) {
             CHECK(filter.pinned_path() == path);  // still recorded, still there
-            CHECK(exists(path));
+            CHECK(path_exists(path));
             REQUIRE(filter.unpin().has_value());
         }
         CHECK_FALSE(filter.pinned_path().has_value());
-        CHECK_FALSE(exists(path));
+        CHECK_FALSE(path_exists(path));
         return outcome;
     });
 
@@ -851,12 +840,12 @@ TEST_CASE("fault sweep map pins") {
         const Outcome outcome = judge(pin, inj);
         if (outcome == Outcome::Error) {
             CHECK_FALSE(map.pinned_path().has_value());
-            CHECK_FALSE(exists(path));
+            CHECK_FALSE(path_exists(path));
             REQUIRE(map.pin(path).has_value());
         }
         CHECK(map.pinned_path() == path);
         REQUIRE(map.unpin().has_value());
-        CHECK_FALSE(exists(path));
+        CHECK_FALSE(path_exists(path));
         return outcome;
     });
 
@@ -884,10 +873,10 @@ TEST_CASE("fault sweep map pins") {
         const Outcome outcome = judge(unpin, inj);
         if (outcome == Outcome::Error) {
             CHECK(map.pinned_path() == path);
-            CHECK(exists(path));
+            CHECK(path_exists(path));
             REQUIRE(map.unpin().has_value());
         }
-        CHECK_FALSE(exists(path));
+        CHECK_FALSE(path_exists(path));
         return outcome;
     });
 }
@@ -1090,7 +1079,7 @@ TEST_CASE("fault sweep object open and load") {
             auto map = object.map(name);
             REQUIRE(map.has_value());
             CHECK(map->get().pinned_path() == bpffs / name);
-            CHECK(exists(bpffs / name));
+            CHECK(path_exists(bpffs / name));
             REQUIRE(map->get().unpin().has_value());
         }
         CHECK(entries(bpffs.path()).empty());

@@ -14,6 +14,7 @@
 #include <string_view>
 #include <system_error>
 
+#include "fd_count.hpp"
 #include "bpffs.hpp"
 #include "fake_syscall.hpp"
 #include "loaded.hpp"
@@ -28,21 +29,6 @@ namespace {
 
 bool contains(std::string_view haystack, std::string_view needle) { return haystack.find(needle) != std::string_view::npos; }
 
-// Open fds of this process: an object that kept an fd from a failed step shows here while it is alive,
-// before the harness's check at the end of the case.
-int open_fd_count() {
-    DIR* dir = opendir("/proc/self/fd");
-    REQUIRE(dir != nullptr);
-    int count = 0;
-    while (readdir(dir) != nullptr) ++count;
-    closedir(dir);
-    return count;
-}
-
-bool exists(const std::string& path) {
-    struct stat status{};
-    return stat(path.c_str(), &status) == 0;
-}
 
 // A test run frame for port_filter: Ethernet (pulled by the test run), a UDP header to `port`, 4 payload bytes.
 std::string frame_with_udp_port(std::uint16_t port) {
@@ -235,12 +221,12 @@ TEST_CASE("object error path pins made by a failed load are removed") {
         CHECK(load.error().code() == std::errc::operation_not_permitted);
         INFO(load.error().message());
         CHECK(contains(load.error().message(), bpffs / "pinned_counts"));
-        CHECK_FALSE(exists(bpffs / "pinned_counts"));
+        CHECK_FALSE(path_exists(bpffs / "pinned_counts"));
         check_holds_no_maps(object);
 
         fake::reset();
         REQUIRE(object.load(options));
-        CHECK(exists(bpffs / "pinned_counts"));
+        CHECK(path_exists(bpffs / "pinned_counts"));
     }
 
     SECTION("a later step fails after a pin was made") {
@@ -257,8 +243,8 @@ TEST_CASE("object error path pins made by a failed load are removed") {
         CHECK(pin.error().operation() == "BPF_OBJ_PIN");
         CHECK(pin.error().code() == std::errc::permission_denied);
         CHECK(fake::bpf_calls(BPF_OBJ_PIN) == 2);
-        CHECK_FALSE(exists(bpffs / "pinned_first"));  // made by this load, then removed
-        CHECK_FALSE(exists(bpffs / "pinned_second"));
+        CHECK_FALSE(path_exists(bpffs / "pinned_first"));  // made by this load, then removed
+        CHECK_FALSE(path_exists(bpffs / "pinned_second"));
         CHECK(open_fd_count() == fds_before);
         check_holds_no_maps(object);
 
@@ -271,7 +257,7 @@ TEST_CASE("object error path pins made by a failed load are removed") {
         INFO(create.error().message());
         CHECK(contains(create.error().message(), "pinned_second"));
         CHECK(fake::bpf_calls(BPF_OBJ_PIN) == 1);
-        CHECK_FALSE(exists(bpffs / "pinned_first"));
+        CHECK_FALSE(path_exists(bpffs / "pinned_first"));
         CHECK(open_fd_count() == fds_before);
         check_holds_no_maps(object);
 
@@ -283,7 +269,7 @@ TEST_CASE("object error path pins made by a failed load are removed") {
             auto pinned = object.map(name);
             REQUIRE(pinned.has_value());
             CHECK(pinned->get().pinned_path() == bpffs / name);
-            CHECK(exists(bpffs / name));
+            CHECK(path_exists(bpffs / name));
         }
     }
 
@@ -303,8 +289,8 @@ TEST_CASE("object error path pins made by a failed load are removed") {
         REQUIRE_FALSE(load.has_value());
         CHECK(load.error().operation() == "BPF_OBJ_PIN");
         CHECK(fake::bpf_calls(BPF_OBJ_PIN) == 1);
-        CHECK_FALSE(exists(bpffs / "pinned_second"));
-        REQUIRE(exists(bpffs / "pinned_first"));
+        CHECK_FALSE(path_exists(bpffs / "pinned_second"));
+        REQUIRE(path_exists(bpffs / "pinned_first"));
         const auto still = Map::from_pin(bpffs / "pinned_first");
         INFO(message_of(still));
         REQUIRE(still.has_value());

@@ -9,6 +9,7 @@
 #include <string>
 #include <thread>
 
+#include "fd_count.hpp"
 #include "bpffs.hpp"
 #include "filters.hpp"
 #include "loaded.hpp"
@@ -29,14 +30,6 @@ bool exists(const std::string& path) {
     return lstat(path.c_str(), &st) == 0;
 }
 
-int open_fd_count() {
-    DIR* dir = opendir("/proc/self/fd");
-    REQUIRE(dir != nullptr);
-    int count = 0;
-    while (readdir(dir) != nullptr) ++count;
-    closedir(dir);
-    return count;
-}
 
 // The number after "key": in a flat JSON object printed by bpftool.
 std::optional<std::uint64_t> json_number(const std::string& json, const std::string& key) {

@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <string>
 
+#include "fd_count.hpp"
 #include "bpffs.hpp"
 #include "filters.hpp"
 #include "loaded.hpp"
@@ -36,14 +37,6 @@ constexpr unsigned this_arch = AUDIT_ARCH_AARCH64;
 constexpr unsigned this_arch = 0;
 #endif
 
-int open_fd_count() {
-    DIR* dir = opendir("/proc/self/fd");
-    if (dir == nullptr) return -1;
-    int count = 0;
-    while (readdir(dir) != nullptr) ++count;
-    closedir(dir);
-    return count;
-}
 
 // bpf(2) fails with `errno_value`; every other system call is allowed.
 bool refuse_bpf(int errno_value) {

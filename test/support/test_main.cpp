@@ -2,22 +2,15 @@
 // a run whose only test cases were skipped.
 #define CATCH_CONFIG_RUNNER
 #include <catch2/catch.hpp>
-#include <dirent.h>
 
 #include <cstdio>
 
+#include "fd_count.hpp"
 #include "skip.hpp"
 
 namespace {
 
-int open_fd_count() {
-    DIR* dir = opendir("/proc/self/fd");
-    if (dir == nullptr) return -1;
-    int count = 0;
-    while (readdir(dir) != nullptr) ++count;
-    closedir(dir);
-    return count;
-}
+using sockfilter_test::open_fd_count;
 
 bool leaked = false;
 
