@@ -188,8 +188,9 @@ Result<void> collect_global_data(ObjectState& state, const elf::Section& section
 
 Result<void> collect(ObjectState& state) {
     if (const auto* license = state.elf.find_section("license"); license != nullptr) {
+        // No bytes (an empty or SHT_NOBITS section, whose data() is null: no strnlen on it) is an empty license.
         const auto* text = reinterpret_cast<const char*>(license->data.data());
-        state.license.assign(text, strnlen(text, license->data.size()));
+        state.license = license->data.empty() ? std::string() : std::string(text, strnlen(text, license->data.size()));
     }
     if (const auto* btf = state.elf.find_section(".BTF"); btf != nullptr) {
         auto parsed = btf::Btf::parse(btf->data);

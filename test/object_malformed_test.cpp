@@ -205,3 +205,21 @@ TEST_CASE("malformed calls and missing license") {
     CHECK(refused.error().kind() == ErrorKind::InvalidArgument);
     CHECK(contains(refused.error().message(), "BTF"));
 }
+
+// Found by the object fuzzer (test/fuzz/corpus/object/crash-license-nobits): a license section of type
+// SHT_NOBITS has no bytes in the file, and its text was read with strnlen on a null pointer (UBSan). It is
+// an empty license now, as an empty PROGBITS license section is.
+TEST_CASE("malformed license section without bytes") {
+    Image nobits("port_filter");
+    const std::size_t license = nobits.find("license");
+    nobits.write<Elf64_Word>(nobits.section_header_at(license) + offsetof(Elf64_Shdr, sh_type), SHT_NOBITS);
+    const auto parsed = nobits.parse();
+    REQUIRE(parsed.has_value());
+    CHECK(parsed->license().empty());
+
+    Image empty("port_filter");
+    empty.write<Elf64_Xword>(empty.section_header_at(empty.find("license")) + offsetof(Elf64_Shdr, sh_size), 0);
+    const auto parsed_empty = empty.parse();
+    REQUIRE(parsed_empty.has_value());
+    CHECK(parsed_empty->license().empty());
+}
