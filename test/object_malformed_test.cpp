@@ -3,6 +3,7 @@
 // Pure parsing: no privileges needed. Run under ASan/UBSan too.
 #include <catch2/catch.hpp>
 #include <elf.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <cstring>
@@ -78,6 +79,15 @@ public:
 private:
     std::vector<std::byte> bytes_;
 };
+
+// Pages of this process in memory (the second field of /proc/self/statm).
+long resident_pages() {
+    std::ifstream statm("/proc/self/statm");
+    long size = 0;
+    long resident = 0;
+    statm >> size >> resident;
+    return resident;
+}
 
 // The object fails to parse with InvalidArgument and a message containing every one of `needles`.
 void check_refused(const Image& image, std::initializer_list<std::string_view> needles) {
@@ -222,4 +232,20 @@ TEST_CASE("malformed license section without bytes") {
     const auto parsed_empty = empty.parse();
     REQUIRE(parsed_empty.has_value());
     CHECK(parsed_empty->license().empty());
+}
+
+TEST_CASE("malformed a huge bss is not allocated while parsing") {
+    Image huge("port_filter");
+    const std::size_t bss = huge.find(".bss");
+    huge.write<Elf64_Xword>(huge.section_header_at(bss) + offsetof(Elf64_Shdr, sh_size), 1560281120);
+    const long before = resident_pages();
+    const auto parsed = huge.parse();  // a view and a size: nothing the size of the section is allocated
+    INFO(message_of(parsed));
+    REQUIRE(parsed.has_value());
+    CHECK((resident_pages() - before) * sysconf(_SC_PAGESIZE) < 64L * 1024 * 1024);
+    bool found = false;
+    for (const auto& spec : parsed->map_specs()) {
+        if (spec.name == ".bss") found = spec.value_size == 1560281120U;
+    }
+    CHECK(found);
 }
