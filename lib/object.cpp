@@ -74,10 +74,11 @@ Result<void> Object::set_global(std::string_view name, std::span<const std::byte
                 return fail(ErrorKind::InvalidArgument, "set_global", 0,
                             detail::concat({"global '", name, "' is ", symbol.size, " bytes; the value given is ", value.size()}));
             }
-            if (symbol.value > map.initial.size() || map.initial.size() - symbol.value < value.size()) {
+            if (symbol.value > map.size || map.size - symbol.value < value.size()) {
                 return fail(ErrorKind::InvalidArgument, "set_global", 0,
                             detail::concat({"global '", name, "' lies outside its section"}));
             }
+            if (map.initial.empty()) map.initial = map.initial_bytes();
             std::memcpy(map.initial.data() + symbol.value, value.data(), value.size());
             return {};
         }

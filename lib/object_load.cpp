@@ -117,7 +117,7 @@ Result<void> load_map(ObjectState& state, std::size_t index, const ObjectOptions
     map.map.emplace(std::move(*created));
     if (map.origin == MapOrigin::GlobalData) {
         const std::uint32_t key = 0;
-        if (auto written = map.map->update(std::as_bytes(std::span(&key, 1)), map.initial); !written) {
+        if (auto written = map.map->update(std::as_bytes(std::span(&key, 1)), map.initial_bytes()); !written) {
             return naming(spec, std::move(written.error()));
         }
         if (map.freeze) {

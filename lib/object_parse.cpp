@@ -180,8 +180,9 @@ Result<void> collect_global_data(ObjectState& state, const elf::Section& section
                   .section = section.index,
                   .kernel_name = global_data_map_name(state.name, section.name),
                   .freeze = read_only};
-    map.initial.assign(static_cast<std::size_t>(section.size), std::byte{0});
-    if (section.type != SHT_NOBITS) std::copy(section.data.begin(), section.data.end(), map.initial.begin());
+    // Copied only when set_global or load() needs the bytes: a damaged header cannot make parsing allocate.
+    map.size = static_cast<std::uint32_t>(section.size);
+    if (section.type != SHT_NOBITS) map.contents = section.data;
     state.maps.push_back(std::move(map));
     return {};
 }

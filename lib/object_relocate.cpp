@@ -154,10 +154,10 @@ private:
             if (map.section != symbol.section) continue;
             if (map.origin == MapOrigin::GlobalData) {
                 const std::uint64_t offset = symbol.value + static_cast<std::uint64_t>(static_cast<std::uint32_t>(insn.immediate));
-                if (offset > map.initial.size()) {
+                if (offset > map.size) {
                     return bad(concat({"the reference to '", symbol.name, "' at offset ", at, " of section '", section,
                                        "' points ", offset, " bytes into '", state_.map_specs[m].name, "', which holds ",
-                                       map.initial.size()}));
+                                       std::uint64_t{map.size}}));
                 }
                 set_source(insn, BPF_PSEUDO_MAP_VALUE);
                 out_.instructions[position + i + 1].immediate = static_cast<std::int32_t>(offset);

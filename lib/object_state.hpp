@@ -2,8 +2,10 @@
 #pragma once
 
 #include <cstddef>
+#include <algorithm>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -41,7 +43,17 @@ struct ObjectMap {
     std::uint32_t btf_value_type_id = 0;
     std::uint32_t numa_node = 0;
     std::uint64_t map_extra = 0;
-    std::vector<std::byte> initial{};       ///< global data: the section's bytes as set_global left them
+    std::span<const std::byte> contents{};  ///< global data: the section's bytes in the file (empty for .bss)
+    std::uint32_t size = 0;                 ///< global data: the section's size (the map's value size)
+    std::vector<std::byte> initial{};       ///< global data: a copy made by the first set_global, else empty
+
+    /// The bytes to write at load: set_global's copy, or the section's own (zero-padded to `size`).
+    [[nodiscard]] std::vector<std::byte> initial_bytes() const {
+        if (!initial.empty()) return initial;
+        std::vector<std::byte> bytes(size);
+        std::copy(contents.begin(), contents.end(), bytes.begin());
+        return bytes;
+    }
     bool freeze = false;                    ///< .rodata: frozen after its bytes are written
     std::optional<Map> map{};               ///< after load(), until take_map()
     MapFd kept_fd{};                        ///< after take_map(): a duplicate for later relocations
