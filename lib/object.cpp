@@ -79,7 +79,7 @@ Result<void> Object::set_global(std::string_view name, std::span<const std::byte
                             detail::concat({"global '", name, "' lies outside its section"}));
             }
             if (map.initial.empty()) map.initial = map.initial_bytes();
-            std::memcpy(map.initial.data() + symbol.value, value.data(), value.size());
+            if (!value.empty()) std::memcpy(map.initial.data() + symbol.value, value.data(), value.size());
             return {};
         }
     }

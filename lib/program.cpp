@@ -39,7 +39,7 @@ Result<Program> Program::make(std::string_view name, std::span<const Insn> instr
         return fail(ErrorKind::InvalidArgument, "program license", 0, "the license string contains a NUL byte");
     }
     Program program;
-    std::memcpy(program.name_.data(), name.data(), name.size());
+    if (!name.empty()) std::memcpy(program.name_.data(), name.data(), name.size());  // data() may be null
     program.instructions_.assign(instructions.begin(), instructions.end());
     program.license_.assign(license);
     return program;
