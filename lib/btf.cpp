@@ -27,13 +27,13 @@ std::string_view kind_name(std::uint32_t kind) noexcept {
 
 Btf::Record Btf::record(std::uint32_t type_id) const noexcept {
     const std::size_t at = offsets_[type_id];
-    return Record{word(at), word(at + 4), word(at + 8), at};
+    return {word(at), word(at + 4), word(at + 8), at};
 }
 
 std::uint32_t Btf::word(std::size_t offset) const noexcept { return load_u32(types_, offset); }
 
 std::string_view Btf::name(std::uint32_t offset) const noexcept {
-    return std::string_view(reinterpret_cast<const char*>(strings_.data()) + offset);  // NUL checked by parse()
+    return {reinterpret_cast<const char*>(strings_.data()) + offset};  // NUL checked by parse()
 }
 
 std::optional<std::string_view> Btf::string_at(std::uint32_t offset) const noexcept {
@@ -60,6 +60,7 @@ Result<std::uint32_t> Btf::resolved(std::uint32_t type_id) const {
 
 Result<std::uint32_t> Btf::type_size(std::uint32_t type_id) const { return sized(type_id, 0); }
 
+// NOLINTNEXTLINE(misc-no-recursion): arrays of arrays; the depth is capped at max_depth (an error past it)
 Result<std::uint32_t> Btf::sized(std::uint32_t type_id, unsigned depth) const {
     if (type_id >= type_count())
         return malformed(concat({"type ", std::uint64_t{type_id}, " does not exist (", std::uint64_t{type_count()},

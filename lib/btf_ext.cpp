@@ -38,8 +38,7 @@ struct AreaSpec {
 
 /// The section called `name` in `ext`, appended when new.
 ExtSection& section_named(Ext& ext, std::string_view name) {
-    const auto found = std::find_if(ext.sections.begin(), ext.sections.end(),
-                                    [&](const ExtSection& section) { return section.section == name; });
+    const auto found = std::ranges::find_if(ext.sections, [&](const ExtSection& section) { return section.section == name; });
     if (found != ext.sections.end()) return *found;
     return ext.sections.emplace_back(ExtSection{name, {}, {}, 0});
 }

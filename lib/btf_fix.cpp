@@ -62,7 +62,7 @@ Result<std::vector<std::byte>> Btf::fixed_for_kernel(
                 return malformed(concat({"DATASEC \"", section, "\": variable \"", variable, "\" has no symbol"}));
             info.offset = *offset;
         }
-        std::sort(infos.begin(), infos.end(), [](const SecInfo& a, const SecInfo& b) {
+        std::ranges::sort(infos, [](const SecInfo& a, const SecInfo& b) {
             return a.offset != b.offset ? a.offset < b.offset : a.order < b.order;
         });
         for (std::uint32_t i = 0; i < rec.vlen(); ++i) {

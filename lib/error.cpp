@@ -52,7 +52,7 @@ Error::Error(ErrorKind kind, const char* operation, int errno_value, std::string
     : kind_(kind), operation_(operation != nullptr ? operation : "?"), errno_(errno_value), detail_(std::move(detail)) {}
 
 Error Error::from_errno(const char* operation, int errno_value, std::string detail) {
-    return Error(kind_of_errno(errno_value), operation, errno_value, std::move(detail));
+    return {kind_of_errno(errno_value), operation, errno_value, std::move(detail)};
 }
 
 std::error_code Error::code() const noexcept { return {errno_, std::generic_category()}; }

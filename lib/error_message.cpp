@@ -222,7 +222,7 @@ std::string_view hint_for(std::string_view op, int e, bool has_log) {
 
 // Appends text, replacing bytes that are not printable ASCII (besides newline and tab) with '?'.
 void append_printable(std::string& out, std::string_view text) {
-    for (char c : text) {
+    for (const char c : text) {
         const auto byte = static_cast<unsigned char>(c);
         out.push_back((byte >= 0x20 && byte < 0x7f) || c == '\n' || c == '\t' ? c : '?');
     }

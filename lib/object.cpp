@@ -59,7 +59,10 @@ std::span<const ProgramSpec> Object::programs() const noexcept { return state_->
 std::span<const ObjectMapSpec> Object::map_specs() const noexcept { return state_->map_specs; }
 std::string_view Object::license() const noexcept { return state_->license; }
 bool Object::btf_loaded() const noexcept { return static_cast<bool>(state_->btf_fd); }
-const Error* Object::btf_error() const noexcept { return state_->btf_error ? &*state_->btf_error : nullptr; }
+const Error* Object::btf_error() const noexcept {
+    const auto& error = state_->btf_error;
+    return error ? &*error : nullptr;
+}
 
 Result<void> Object::set_global(std::string_view name, std::span<const std::byte> value) {
     if (state_->loaded) {
@@ -124,7 +127,7 @@ Result<Program> Object::take_program(std::string_view name) const {
     auto& resources = program->resources_;
     std::vector<std::pair<std::size_t, int>> duplicated;  // (map index, duplicate fd)
     for (const auto& [instruction, map] : assembled->map_uses) {
-        auto known = std::find_if(duplicated.begin(), duplicated.end(), [&](const auto& entry) { return entry.first == map; });
+        auto known = std::ranges::find_if(duplicated, [&](const auto& entry) { return entry.first == map; });
         if (known == duplicated.end()) {
             auto copy = duplicate(state.maps[map].fd());
             if (!copy) return std::unexpected(std::move(copy.error()));
@@ -134,7 +137,7 @@ Result<Program> Object::take_program(std::string_view name) const {
         }
         program->instructions_[instruction].immediate = known->second;
     }
-    if (state.btf_fd && !assembled->func_info.empty()) {
+    if (state.btf_fd && state.btf_ext && !assembled->func_info.empty()) {
         auto btf = duplicate(state.btf_fd.get());
         if (!btf) return std::unexpected(std::move(btf.error()));
         resources.btf_fd = std::move(*btf);
@@ -165,17 +168,20 @@ Result<std::reference_wrapper<Map>> Object::map(std::string_view name) {
         return fail(ErrorKind::NotFound, "object map", 0,
                     detail::concat({"the object has no map '", name, "'", index ? " any more (taken out with take_map())" : ""}));
     }
+    // NOLINTNEXTLINE(bugprone-unchecked-optional-access): checked just above; the check loses track through state_->
     return std::ref(*state_->maps[*index].map);
 }
 
 Result<Map> Object::take_map(std::string_view name) {
     auto found = map(name);
     if (!found) return std::unexpected(std::move(found.error()));
+    // NOLINTNEXTLINE(bugprone-unchecked-optional-access): map() found the name, so it has an index
     auto& entry = state_->maps[*index_of(state_->map_specs, name)];
-    auto kept = entry.map->fd().try_clone();
+    Map& found_map = found->get();  // *entry.map
+    auto kept = found_map.fd().try_clone();
     if (!kept) return std::unexpected(std::move(kept.error()));
     entry.kept_fd = std::move(*kept);
-    Map taken = std::move(*entry.map);
+    Map taken = std::move(found_map);
     entry.map.reset();
     return taken;
 }

@@ -13,11 +13,11 @@ namespace sockfilter::detail {
 
 namespace {
 
-constexpr std::size_t btf_log_size = 64 * 1024;
+constexpr std::size_t btf_log_size = std::size_t{64} * 1024;
 
-/// The fixed-up .BTF loaded into the kernel; on a refusal, a second load with a log explains it.
-Result<OwnedFd> load_btf(const ObjectState& state) {
-    const auto fixed = state.btf->fixed_for_kernel(
+/// The fixed-up .BTF (`btf`, the object's) loaded into the kernel; on a refusal, a second load with a log explains it.
+Result<OwnedFd> load_btf(const ObjectState& state, const btf::Btf& btf) {
+    const auto fixed = btf.fixed_for_kernel(
         [&](std::string_view section) -> std::optional<std::uint32_t> {
             const auto* found = state.elf.find_section(section);
             if (found == nullptr || found->size > UINT32_MAX) return std::nullopt;
@@ -133,7 +133,7 @@ Result<void> load_map(ObjectState& state, std::size_t index, const ObjectOptions
 
 Result<void> load_everything(ObjectState& state, const ObjectOptions& options) {
     if (state.btf && options.load_btf) {
-        auto btf = load_btf(state);
+        auto btf = load_btf(state, *state.btf);
         if (btf) {
             state.btf_fd = std::move(*btf);
         } else {

@@ -66,7 +66,7 @@ Result<void> collect_functions(ObjectState& state, const elf::Section& section) 
     if (symbols.empty()) {
         return malformed(concat({"section '", section.name, "' holds code but no function symbol"}));
     }
-    std::sort(symbols.begin(), symbols.end(), [](const auto* a, const auto* b) { return a->value < b->value; });
+    std::ranges::sort(symbols, [](const auto* a, const auto* b) { return a->value < b->value; });
     for (std::size_t i = 0; i < symbols.size(); ++i) {
         const elf::Symbol& symbol = *symbols[i];
         const std::uint64_t end = i + 1 < symbols.size() ? symbols[i + 1]->value : section.size;
@@ -110,7 +110,8 @@ Result<void> collect_btf_maps(ObjectState& state, const elf::Section& section) {
         if (symbol == nullptr) {
             return malformed(concat({"map '", variable.name, "' is in the .maps BTF but has no symbol in section '.maps'"}));
         }
-        if (!definition->type) return malformed(concat({"map '", variable.name, "' has no type: add __uint(type, BPF_MAP_TYPE_…)"}));
+        const std::optional<std::uint32_t> map_type = definition->type;
+        if (!map_type) return malformed(concat({"map '", variable.name, "' has no type: add __uint(type, BPF_MAP_TYPE_…)"}));
         const std::uint32_t pinning = definition->pinning.value_or(0);
         if (pinning > 1) {
             return std::unexpected(Error(ErrorKind::NotSupported, parse_operation, 0,
@@ -118,7 +119,7 @@ Result<void> collect_btf_maps(ObjectState& state, const elf::Section& section) {
                                                  "; only 0 (none) and 1 (LIBBPF_PIN_BY_NAME) are supported"})));
         }
         state.map_specs.push_back({.name = std::string(variable.name),
-                                   .type = *definition->type,
+                                   .type = *map_type,
                                    .key_size = definition->key_size.value_or(0),
                                    .value_size = definition->value_size.value_or(0),
                                    .max_entries = definition->max_entries.value_or(0),
@@ -142,7 +143,7 @@ Result<void> collect_legacy_maps(ObjectState& state, const elf::Section& section
     for (const auto& symbol : state.elf.symbols()) {
         if (symbol.section == section.index && symbol.type != STT_SECTION && !symbol.name.empty()) symbols.push_back(&symbol);
     }
-    std::sort(symbols.begin(), symbols.end(), [](const auto* a, const auto* b) { return a->value < b->value; });
+    std::ranges::sort(symbols, [](const auto* a, const auto* b) { return a->value < b->value; });
     for (const elf::Symbol* symbol : symbols) {
         if (section.data.empty() || symbol->value > section.data.size() ||
             section.data.size() - symbol->value < legacy_map_def_size) {

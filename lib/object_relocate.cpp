@@ -34,8 +34,9 @@ struct Placed {
 
 class Assembler {
 public:
-    Assembler(const ObjectState& state) : state_(state), relocations_(state.elf.sections().size()) {}  // NOLINT
+    explicit Assembler(const ObjectState& state) : state_(state), relocations_(state.elf.sections().size()) {}
 
+    // NOLINTNEXTLINE(misc-no-recursion): a call places its callee once (find_placed), so the depth is at most the object's function count
     Result<void> place_and_relocate(std::size_t function) {
         const ObjectFunction& f = state_.functions[function];
         const auto code = state_.elf.sections()[f.section].data.subspan(static_cast<std::size_t>(f.offset),
@@ -69,6 +70,7 @@ public:
     AssembledProgram take() { return std::move(out_); }
 
 private:
+    // NOLINTNEXTLINE(misc-no-recursion): a call places its callee once (find_placed), so the depth is at most the object's function count
     Result<void> relocate(std::size_t function, std::size_t position) {
         const ObjectFunction& f = state_.functions[function];
         const std::string_view section = state_.elf.sections()[f.section].name;
@@ -95,6 +97,7 @@ private:
         return {};
     }
 
+    // NOLINTNEXTLINE(misc-no-recursion): a call places its callee once (find_placed), so the depth is at most the object's function count
     Result<void> relocate_call(const ObjectFunction& f, std::size_t i, std::size_t position, const elf::Relocation* relocation,
                                bool is_call) {
         const std::string_view section = state_.elf.sections()[f.section].name;
@@ -174,13 +177,13 @@ private:
                            "', which is neither a map nor global data"}));
     }
 
-    bool points_to_code(const elf::Relocation& relocation) const noexcept {
+    [[nodiscard]] bool points_to_code(const elf::Relocation& relocation) const noexcept {
         const elf::Symbol& symbol = state_.elf.symbols()[relocation.symbol];
         const auto sections = state_.elf.sections();
         return symbol.section != SHN_UNDEF && symbol.section < sections.size() && (sections[symbol.section].flags & SHF_EXECINSTR) != 0;
     }
 
-    std::optional<std::size_t> function_at(std::uint32_t section, std::int64_t index) const noexcept {
+    [[nodiscard]] std::optional<std::size_t> function_at(std::uint32_t section, std::int64_t index) const noexcept {
         if (index < 0) return std::nullopt;
         const auto offset = static_cast<std::uint64_t>(index) * sizeof(Insn);
         for (std::size_t i = 0; i < state_.functions.size(); ++i) {
@@ -189,7 +192,7 @@ private:
         return std::nullopt;
     }
 
-    const Placed* find_placed(std::size_t function) const noexcept {
+    [[nodiscard]] const Placed* find_placed(std::size_t function) const noexcept {
         for (const Placed& placed : placed_) {
             if (placed.function == function) return &placed;
         }
@@ -207,7 +210,8 @@ private:
         return found != cached->end() && found->offset == offset ? &*found : nullptr;
     }
 
-    const btf::ExtSection* ext_section(std::string_view name) const noexcept {
+    [[nodiscard]] const btf::ExtSection* ext_section(std::string_view name) const noexcept {
+        if (!state_.btf_ext) return nullptr;
         for (const auto& section : state_.btf_ext->sections) {
             if (section.section == name) return &section;
         }

@@ -1,11 +1,10 @@
 // ProgramInfo: reading bpf_prog_info, its map ids and fdinfo; walking every loaded program.
 #include "sockfilter/program_info.hpp"
 
-#include <time.h>
-
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
+#include <ctime>
 
 #include "fdinfo.hpp"
 #include "object_name.hpp"
@@ -23,7 +22,7 @@ namespace {
 
 std::chrono::nanoseconds clock_now(clockid_t clock) noexcept {
     timespec now{};
-    clock_gettime(clock, &now);
+    if (clock_gettime(clock, &now) != 0) return {};  // only for a bad clock id; ours are fixed
     return std::chrono::seconds(now.tv_sec) + std::chrono::nanoseconds(now.tv_nsec);
 }
 

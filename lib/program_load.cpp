@@ -14,8 +14,8 @@ namespace sockfilter::detail {
 namespace {
 
 constexpr std::size_t min_log_size = 128;               // below this the kernel refuses the log (before 6.4)
-constexpr std::size_t first_log_size = 64 * 1024;
-constexpr std::size_t max_log_size = 1024 * 1024 * 1024;  // under the kernel's UINT_MAX >> 2
+constexpr std::size_t first_log_size = std::size_t{64} * 1024;
+constexpr std::size_t max_log_size = std::size_t{1024} * 1024 * 1024;  // under the kernel's UINT_MAX >> 2
 
 // Failures where the verifier may have something to say; others (privileges, memory, fds) it never saw.
 bool log_may_explain(int errno_value) noexcept {

@@ -36,6 +36,7 @@ unsigned long record_footprint(std::uint32_t length) noexcept {
 
 }  // namespace
 
+// cppcheck-suppress passedByValue ; a sink: the Map (move-only) is moved into the member
 RingBuf::RingBuf(Map map, void* consumer, void* producer, std::size_t page_size, OwnedFd epoll) noexcept
     : map_(std::move(map)), consumer_(consumer), producer_(producer), page_size_(page_size),
       data_size_(map_.max_entries()), epoll_(std::move(epoll)) {}

@@ -30,7 +30,7 @@ Result<std::vector<std::byte>> read_whole_file(std::string_view path, const char
     const int opened = os::open_read_only(copy->ref().c_str());
     if (opened < 0) return std::unexpected(Error::from_errno(operation, -opened, concat({"opening ", path})));
     const OwnedFd file(opened);
-    std::vector<std::byte> bytes(64 * 1024);
+    std::vector<std::byte> bytes(std::size_t{64} * 1024);
     std::size_t size = 0;
     for (;;) {
         if (size == bytes.size()) bytes.resize(bytes.size() * 2);

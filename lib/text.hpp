@@ -12,9 +12,13 @@ namespace sockfilter::detail {
 /// One piece of a message: text, or an integer formatted in place.
 class Piece {
 public:
+    // cppcheck-suppress noExplicitConstructor ; implicit on purpose: concat({"text ", number, view}) converts each piece
     Piece(std::string_view text) noexcept : text_(text) {}           // NOLINT(google-explicit-constructor)
+    // cppcheck-suppress noExplicitConstructor ; implicit on purpose: concat({"text ", number, view}) converts each piece
     Piece(const char* text) noexcept : text_(text) {}                 // NOLINT(google-explicit-constructor)
+    // cppcheck-suppress noExplicitConstructor ; implicit on purpose: concat({"text ", number, view}) converts each piece
     Piece(const std::string& text) noexcept : text_(text) {}          // NOLINT(google-explicit-constructor)
+    // cppcheck-suppress noExplicitConstructor ; implicit on purpose: concat({"text ", number, view}) converts each piece
     Piece(std::uint64_t number) noexcept {                             // NOLINT(google-explicit-constructor)
         const auto end = std::to_chars(digits_, digits_ + sizeof digits_, number).ptr;
         text_ = std::string_view(digits_, static_cast<std::size_t>(end - digits_));

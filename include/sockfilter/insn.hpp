@@ -147,12 +147,14 @@ constexpr Insn exit() noexcept { return detail::make(BPF_JMP | BPF_EXIT, Reg::R0
 
 /// dst = imm64: the one instruction that takes two slots.
 constexpr std::array<Insn, 2> ld_imm64(Reg dst, std::uint64_t value) noexcept {
+    // NOLINTNEXTLINE(misc-redundant-expression): BPF_LD and BPF_IMM are both 0; the opcode is spelt out as the kernel's is
     return {detail::make(BPF_LD | BPF_DW | BPF_IMM, dst, Reg::R0, 0, static_cast<std::int32_t>(value & 0xffffffffu)),
             Insn{0, 0, 0, static_cast<std::int32_t>(value >> 32)}};
 }
 
 /// dst = the map behind `map_fd` (BPF_PSEUDO_MAP_FD): the kernel swaps the fd for the map at load time.
 constexpr std::array<Insn, 2> ld_map_fd(Reg dst, int map_fd) noexcept {
+    // NOLINTNEXTLINE(misc-redundant-expression): BPF_LD and BPF_IMM are both 0; the opcode is spelt out as the kernel's is
     return {detail::make(BPF_LD | BPF_DW | BPF_IMM, dst, static_cast<Reg>(BPF_PSEUDO_MAP_FD), 0, map_fd),
             Insn{0, 0, 0, 0}};
 }

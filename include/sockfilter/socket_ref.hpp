@@ -15,10 +15,12 @@ concept HasNativeHandle = requires(const T& socket) {
 class SocketRef final {
 public:
     /// Borrows a raw socket fd.
+    // cppcheck-suppress noExplicitConstructor ; implicit by design: attach(fd) and attach(socket) borrow without ceremony
     constexpr SocketRef(int fd) noexcept : fd_(fd) {}  // NOLINT(google-explicit-constructor): by design
     /// Borrows the fd of a socket object (e.g. asio::ip::udp::socket).
     template <HasNativeHandle Socket>
-    constexpr SocketRef(const Socket& socket) noexcept : fd_(static_cast<int>(socket.native_handle())) {}  // NOLINT
+    // cppcheck-suppress noExplicitConstructor ; implicit by design: attach(fd) and attach(socket) borrow without ceremony
+    constexpr SocketRef(const Socket& socket) noexcept : fd_(static_cast<int>(socket.native_handle())) {}  // NOLINT(google-explicit-constructor): by design
 
     /// The borrowed fd.
     [[nodiscard]] constexpr int fd() const noexcept { return fd_; }

@@ -58,6 +58,7 @@ public:
     [[nodiscard]] Map into_map() && noexcept { return std::move(map_); }
 
 protected:
+    // cppcheck-suppress passedByValue ; a sink: the Map (move-only) is moved into the member
     explicit MapView(Map map) noexcept : map_(std::move(map)) {}
     [[nodiscard]] static Result<void> check(const Map& map, const char* view) {
         return check_map_view(map, Type, sizeof(K), sizeof(V), view);
