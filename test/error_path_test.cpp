@@ -127,6 +127,20 @@ TEST_CASE("error path a failing log retry keeps the first errno") {
         // Same errno twice: no second story in the detail.
         CHECK_FALSE(contains(both.error().message(), "failed too"));
     }
+    SECTION("a retry that never reaches the kernel leaves a stale log buffer unread") {
+        // The caller's buffer still holds bytes from earlier; the retry fails before the kernel writes a log
+        // into it, so none of those bytes may come back as a verifier log.
+        SocketFilter filter = created("retry_stale", filters::pass);
+        std::array<char, 256> buffer;
+        buffer.fill('x');
+        fake::fail_bpf(BPF_PROG_LOAD, EINVAL, 2);
+        const auto load = filter.load({.log_buffer = buffer});
+        REQUIRE_FALSE(load.has_value());
+        INFO(load.error().message());
+        CHECK(load.error().verifier_log().empty());
+        CHECK(load.error().kind() == ErrorKind::InvalidArgument);
+        CHECK_FALSE(contains(load.error().message(), "xxx"));
+    }
 }
 
 TEST_CASE("error path the retry log overflows a caller buffer") {

@@ -21,6 +21,15 @@
 
 #include "syscall.hpp"
 
+// Under valgrind memcheck (tools/run-memcheck): valgrind 3.19 marks what bpf(2) wrote only when the call
+// succeeds, so a verifier log written by a failed BPF_PROG_LOAD would read as uninitialised.
+#if __has_include(<valgrind/memcheck.h>)
+#include <valgrind/memcheck.h>
+#define SF_MARK_WRITTEN_BY_KERNEL(address, length) VALGRIND_MAKE_MEM_DEFINED((address), (length))
+#else
+#define SF_MARK_WRITTEN_BY_KERNEL(address, length) ((void)(address), (void)(length))
+#endif
+
 namespace sockfilter_test::fake {
 
 namespace {
@@ -212,6 +221,12 @@ long bpf(int command, void* attr, unsigned int size) noexcept {
         return -fake.bpf.errno_value;
     }
     const long ret = result_or_errno(::syscall(__NR_bpf, command, attr, size));
+    if (ret < 0 && command == BPF_PROG_LOAD) {
+        const auto* load = static_cast<const bpf_attr*>(attr);
+        if (load->log_size > 0 && load->log_buf != 0) {
+            SF_MARK_WRITTEN_BY_KERNEL(reinterpret_cast<char*>(static_cast<std::uintptr_t>(load->log_buf)), load->log_size);
+        }
+    }
     if (ret >= 3 && fake.land_command == command && fake.land_fd >= 0) {
         const int low = fake.land_fd;
         fake.land_command = -1;
