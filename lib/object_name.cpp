@@ -9,21 +9,13 @@
 
 namespace sockfilter::detail {
 
-namespace {
-
-bool is_name_char(char c) noexcept {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.';
-}
-
-}  // namespace
-
 Result<void> check_object_name(std::string_view name, const char* operation) {
     if (name.size() >= BPF_OBJ_NAME_LEN) {
         return fail(ErrorKind::InvalidArgument, operation, 0,
                     concat({"\"", name, "\" has ", name.size(), " characters; the kernel allows at most 15"}));
     }
     for (std::size_t i = 0; i < name.size(); ++i) {
-        if (!is_name_char(name[i])) {
+        if (!is_object_name_char(name[i])) {
             return fail(ErrorKind::InvalidArgument, operation, 0,
                         concat({"character ", i, " of \"", name,
                                 "\" is not one of A-Z a-z 0-9 _ . (the only ones the kernel accepts)"}));

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "object_name.hpp"
 #include "object_state.hpp"
 #include "text.hpp"
 
@@ -48,8 +49,7 @@ std::string global_data_map_name(std::string_view object_name, std::string_view 
     name.append(section);
     name.resize(std::min<std::size_t>(name.size(), BPF_OBJ_NAME_LEN - 1));
     for (char& c : name) {
-        const bool allowed = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.';
-        if (!allowed) c = '_';
+        if (!is_object_name_char(c)) c = '_';
     }
     return name;
 }

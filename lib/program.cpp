@@ -39,7 +39,7 @@ Result<Program> Program::make(std::string_view name, std::span<const Insn> instr
         return fail(ErrorKind::InvalidArgument, "program license", 0, "the license string contains a NUL byte");
     }
     Program program;
-    if (!name.empty()) std::memcpy(program.name_.data(), name.data(), name.size());  // data() may be null
+    detail::copy_name(program.name_, name);
     program.instructions_.assign(instructions.begin(), instructions.end());
     program.license_.assign(license);
     return program;
@@ -62,7 +62,7 @@ Result<Program> Program::open_pin(std::string_view path) {
     }
     if (size && *size >= offsetof(bpf_prog_info, name) + sizeof info.name) {
         const std::string_view name = detail::kernel_name(info.name, sizeof info.name);
-        std::memcpy(program.name_.data(), name.data(), std::min(name.size(), program.name_.size() - 1));
+        detail::copy_name(program.name_, name);
     }
     return program;
 }

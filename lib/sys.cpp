@@ -8,6 +8,7 @@
 #include <cstring>
 #include <string>
 
+#include "object_name.hpp"
 #include "sys_common.hpp"
 #include "syscall.hpp"
 #include "text.hpp"
@@ -103,7 +104,7 @@ Result<ProgramFd> prog_load(const ProgLoadRequest& request) {
     attr.license = detail::pointer_bits(request.license);
     attr.prog_flags = request.flags;
     attr.expected_attach_type = request.expected_attach_type;
-    if (!request.name.empty()) std::memcpy(attr.prog_name, request.name.data(), request.name.size());  // data() may be null
+    detail::copy_name(attr.prog_name, request.name);
     unsigned size = offsetof(ProgLoadAttr, expected_attach_type) + sizeof attr.expected_attach_type;
     if (request.btf_fd >= 0) {
         attr.prog_btf_fd = static_cast<std::uint32_t>(request.btf_fd);

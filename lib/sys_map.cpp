@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstring>
 
+#include "object_name.hpp"
 #include "sockfilter/sys.hpp"
 #include "sys_common.hpp"
 #include "syscall.hpp"
@@ -47,7 +48,7 @@ Result<MapFd> map_create(const MapCreateRequest& request) {
     attr.map_flags = request.map_flags;
     attr.inner_map_fd = request.inner_map_fd;
     attr.numa_node = request.numa_node;
-    if (!request.name.empty()) std::memcpy(attr.map_name, request.name.data(), request.name.size());  // data() may be null
+    detail::copy_name(attr.map_name, request.name);
     attr.map_ifindex = request.ifindex;
     attr.btf_fd = request.btf_fd;
     attr.btf_key_type_id = request.btf_key_type_id;
