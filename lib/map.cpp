@@ -1,6 +1,8 @@
 // Map: creation, opening from pins and fds, pinning, and element access with size checks.
 #include "sockfilter/map.hpp"
 
+#include <cstddef>
+#include <span>
 #include <string>
 
 #include "object_name.hpp"
@@ -8,7 +10,9 @@
 #include "pinned_object.hpp"
 #include "sockfilter/cpus.hpp"
 #include "sockfilter/sys.hpp"
+#include "sockfilter/map_info.hpp"
 #include "text.hpp"
+#include "zero.hpp"
 
 namespace sockfilter {
 
@@ -22,6 +26,12 @@ bool per_cpu_type(bpf_map_type type) noexcept {
     case BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE: return true;
     default: return false;
     }
+}
+
+// The shape of a map as the kernel reports it.
+MapSpec spec_of(const bpf_map_info& info, std::string_view name) noexcept {
+    return {.type = static_cast<bpf_map_type>(info.type), .key_size = info.key_size, .value_size = info.value_size,
+            .max_entries = info.max_entries, .flags = info.map_flags, .name = name};
 }
 
 // 0 for maps that are not per-CPU; the possible-CPU count otherwise.
@@ -54,22 +64,34 @@ Result<Map> Map::create(const MapSpec& spec) {
             "map \"", spec.name, "\" of type ", std::uint64_t{spec.type}, ", key ", std::uint64_t{spec.key_size},
             " bytes, value ", std::uint64_t{spec.value_size}, " bytes, ", std::uint64_t{spec.max_entries}, " entries"})));
     }
+    return adopt(std::move(*fd), spec, *cpus);
+}
+
+Map Map::adopt(MapFd fd, const MapSpec& spec, std::uint32_t possible_cpus) {
     Map map;
-    map.fd_ = std::move(*fd);
+    map.fd_ = std::move(fd);
     map.type_ = spec.type;
     map.key_size_ = spec.key_size;
     map.value_size_ = spec.value_size;
     map.max_entries_ = spec.max_entries;
     map.flags_ = spec.flags;
-    map.possible_cpus_ = *cpus;
+    map.possible_cpus_ = possible_cpus;
     map.name_.assign(spec.name);
     return map;
 }
 
 Result<Map> Map::from_pin(std::string_view path) {
+    // open_pinned_map has read fdinfo and made sure this is a map: one BPF_OBJ_GET_INFO_BY_FD is all that is left.
     auto fd = detail::open_pinned_map(path);
     if (!fd) return std::unexpected(std::move(fd.error()));
-    return from_fd(std::move(*fd));
+    bpf_map_info info;
+    detail::zero(info);
+    const auto size = sys::obj_get_info_by_fd(fd->get(), std::as_writable_bytes(std::span(&info, 1)));
+    if (!size) return std::unexpected(size.error());
+    const auto cpus = cpus_for(static_cast<bpf_map_type>(info.type));
+    if (!cpus) return std::unexpected(cpus.error());
+    const bool named = *size >= offsetof(bpf_map_info, name) + sizeof info.name;
+    return adopt(std::move(*fd), spec_of(info, named ? detail::kernel_name(info.name, sizeof info.name) : ""), *cpus);
 }
 
 Result<Map> Map::from_fd(MapFd fd) {
@@ -77,16 +99,7 @@ Result<Map> Map::from_fd(MapFd fd) {
     if (!info) return std::unexpected(info.error());
     const auto cpus = cpus_for(info->map_type());
     if (!cpus) return std::unexpected(cpus.error());
-    Map map;
-    map.fd_ = std::move(fd);
-    map.type_ = info->map_type();
-    map.key_size_ = info->key_size();
-    map.value_size_ = info->value_size();
-    map.max_entries_ = info->max_entries();
-    map.flags_ = info->flags();
-    map.possible_cpus_ = *cpus;
-    map.name_.assign(info->name().value_or(""));
-    return map;
+    return adopt(std::move(fd), spec_of(info->raw(), info->name().value_or("")), *cpus);
 }
 
 Result<void> Map::pin(std::string_view path) { return detail::pin_recorded(fd_.get(), path, pin_path_, "map"); }

@@ -110,6 +110,9 @@ public:
 
 private:
     Map() = default;
+    /// Takes `fd`, a map of the shape `spec` gives (type, sizes, flags, name), with `possible_cpus` value
+    /// slots (0 unless per-CPU).
+    [[nodiscard]] static Map adopt(MapFd fd, const MapSpec& spec, std::uint32_t possible_cpus);
     [[nodiscard]] Result<void> check_key(std::span<const std::byte> key, const char* operation) const;
     [[nodiscard]] Result<void> check_value(std::size_t size, const char* operation) const;
 
