@@ -51,7 +51,7 @@ struct ObjectMap {
     [[nodiscard]] std::vector<std::byte> initial_bytes() const {
         if (!initial.empty()) return initial;
         std::vector<std::byte> bytes(size);
-        std::copy(contents.begin(), contents.end(), bytes.begin());
+        std::ranges::copy(contents, bytes.begin());
         return bytes;
     }
     bool freeze = false;                    ///< .rodata: frozen after its bytes are written
