@@ -25,6 +25,10 @@ int open_read_only(const char* path) noexcept;
 long read(int fd, void* buffer, std::size_t size) noexcept;
 /// unlink(2): 0 or -errno.
 int unlink(const char* path) noexcept;
+/// getcwd(3) into `buffer` (NUL-terminated): the path's length or -errno.
+long current_directory(char* buffer, std::size_t size) noexcept;
+/// stat(2) of `path` (following symlinks): its S_IFMT bits or -errno.
+int file_type(const char* path) noexcept;
 /// sysconf(_SC_PAGESIZE): the page size in bytes (never fails on Linux).
 long page_size() noexcept;
 /// mmap(nullptr, length, protection, MAP_SHARED, fd, offset): 0 with the address in `address`, or -errno.
