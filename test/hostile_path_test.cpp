@@ -138,6 +138,17 @@ TEST_CASE("hostile path relative to the working directory") {
         REQUIRE(other.unpin().has_value());
         CHECK_FALSE(exists_here(bpffs / "elsewhere/rel"));
     }
+    {
+        // A working directory that was removed: a relative path cannot be resolved, and says why.
+        REQUIRE(mkdir((bpffs / "doomed").c_str(), 0700) == 0);
+        const WorkingDirectory in_doomed(bpffs / "doomed");
+        REQUIRE(rmdir((bpffs / "doomed").c_str()) == 0);
+        check_refused(filter.pin("orphan"), ErrorKind::NotFound, ENOENT, {"getcwd", "orphan", "working directory was removed"});
+        CHECK_FALSE(filter.pinned_path().has_value());
+        const auto absolute = filter.pin(bpffs / "absolute");  // an absolute path needs no working directory
+        INFO(message_of(absolute));
+        CHECK(absolute.has_value());
+    }
 }
 
 TEST_CASE("hostile path symbolic links") {
