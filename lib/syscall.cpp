@@ -6,12 +6,10 @@
 #include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 
 namespace sockfilter::detail::os {
 
@@ -37,17 +35,6 @@ int open_read_only(const char* path) noexcept { return result_or_errno(::open(pa
 long read(int fd, void* buffer, std::size_t size) noexcept { return result_or_errno(::read(fd, buffer, size)); }
 
 int unlink(const char* path) noexcept { return result_or_errno(::unlink(path)); }
-
-long current_directory(char* buffer, std::size_t size) noexcept {
-    if (::getcwd(buffer, size) == nullptr) return -errno;
-    return static_cast<long>(std::strlen(buffer));
-}
-
-int file_type(const char* path) noexcept {
-    struct stat status {};
-    if (::stat(path, &status) != 0) return -errno;
-    return static_cast<int>(status.st_mode & S_IFMT);
-}
 
 long page_size() noexcept { return ::sysconf(_SC_PAGESIZE); }
 

@@ -6,7 +6,6 @@
 #include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -264,18 +263,6 @@ int unlink(const char* path) noexcept {
         return injected;
     }
     return result_or_errno(::unlink(path));
-}
-
-// Passed through: no test fails them on demand (only relative pin paths and failed pins call them).
-long current_directory(char* buffer, std::size_t size) noexcept {
-    if (::getcwd(buffer, size) == nullptr) return -errno;
-    return static_cast<long>(std::strlen(buffer));
-}
-
-int file_type(const char* path) noexcept {
-    struct stat status {};
-    if (::stat(path, &status) != 0) return -errno;
-    return static_cast<int>(status.st_mode & S_IFMT);
 }
 
 long page_size() noexcept { return ::sysconf(_SC_PAGESIZE); }
