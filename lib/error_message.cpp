@@ -50,6 +50,18 @@ namespace {
 
 bool is(std::string_view operation, std::string_view name) { return operation == name; }
 
+// Errnos the kernel's path lookup gives for any path (BPF_OBJ_PIN, BPF_OBJ_GET); empty for others.
+std::string_view path_hint(int e) {
+    switch (e) {
+    case ENAMETOOLONG:
+        return "a component of the path is longer than 255 bytes (NAME_MAX), or the whole path longer than 4095 "
+               "(PATH_MAX): use shorter names.";
+    case ENOTDIR: return "a component of the path's directory part is not a directory (a pin or an ordinary file).";
+    case ELOOP: return "the path runs through a loop of symbolic links (or too many of them).";
+    default: return {};
+    }
+}
+
 // The usual cause of an errno from an operation, and what to do; empty when we know nothing useful.
 std::string_view hint_for(std::string_view op, int e, bool has_log) {
     if (e == ENOSYS) return "the kernel was built without the bpf(2) syscall (CONFIG_BPF_SYSCALL).";
@@ -78,20 +90,30 @@ std::string_view hint_for(std::string_view op, int e, bool has_log) {
         case EPERM:
             return "the parent directory is not on a BPF filesystem (mount one with `mount -t bpf bpf DIR`), or "
                    "the file name contains a '.'.";
-        case EEXIST: return "a file already exists at this path: choose another path or remove the old pin.";
+        case EEXIST:
+            return "something already exists at this path (a pin, a directory, or a symbolic link, which is not "
+                   "followed): choose another path or remove the old pin.";
         case ENOENT: return "the parent directory does not exist: create it on the bpffs first.";
-        case EACCES: return "no write permission on the parent directory.";
-        default: return {};
+        case EACCES:
+            return "no write permission on the parent directory (a bpffs directory is usually root's, mode 0700 "
+                   "or 0755).";
+        default: return path_hint(e);
         }
     }
     if (is(op, "BPF_OBJ_GET")) {
         switch (e) {
         case ENOENT: return "nothing is pinned at this path.";
-        case EACCES: return "the path is not a pinned BPF object (it must be a file on a bpffs), or it is not readable.";
+        case EACCES:
+            return "the path is not a pinned BPF object (it must be a pin on a bpffs, not a directory or an ordinary "
+                   "file), or this user may not read it (pins are created with mode 0600).";
         case EPERM: return "the path is not on a BPF filesystem, or the caller lacks permission.";
         case EINVAL: return "BPF_F_RDONLY and BPF_F_WRONLY cannot be combined, and other flags are unknown.";
-        default: return {};
+        default: return path_hint(e);
         }
+    }
+    if (is(op, "getcwd") && e == ENOENT) return "the working directory was removed: pass an absolute path.";
+    if (is(op, "BPF_BTF_LOAD") && e == EPERM) {
+        return "loading BTF needs CAP_BPF (Linux 5.8+) or CAP_SYS_ADMIN, whatever kernel.unprivileged_bpf_disabled says.";
     }
     if (is(op, "SO_ATTACH_BPF")) {
         switch (e) {
@@ -154,8 +176,11 @@ std::string_view hint_for(std::string_view op, int e, bool has_log) {
     }
     if (is(op, "BPF_MAP_CREATE")) {
         switch (e) {
-        case EPERM: return "creating maps needs CAP_BPF (Linux 5.8+) or CAP_SYS_ADMIN; before Linux 5.11 a low "
-                           "RLIMIT_MEMLOCK also gives EPERM: call raise_memlock_limit() first.";
+        case EPERM:
+            return "creating maps needs CAP_BPF (Linux 5.8+) or CAP_SYS_ADMIN; without them the kernel allows "
+                   "arrays, hashes and ring buffers only when kernel.unprivileged_bpf_disabled is 0 (the default "
+                   "is 2), and socket maps need CAP_NET_ADMIN too. Before Linux 5.11 a low RLIMIT_MEMLOCK also "
+                   "gives EPERM: call raise_memlock_limit() first.";
         case EINVAL:
             return "the kernel refused the map's shape: check the key and value sizes this type allows (arrays "
                    "need 4-byte keys; no size may be 0), max_entries (not 0), the flags and the name (at most "

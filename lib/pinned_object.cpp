@@ -1,6 +1,8 @@
 // Checking that an fd is a program or a map (of the wanted type), and opening pins with that check.
 #include "pinned_object.hpp"
 
+#include <sys/stat.h>
+
 #include <cerrno>
 #include <string>
 
@@ -8,6 +10,7 @@
 #include "sockfilter/owned_fd.hpp"
 #include "sockfilter/path.hpp"
 #include "sockfilter/sys.hpp"
+#include "syscall.hpp"
 #include "text.hpp"
 
 namespace sockfilter::detail {
@@ -47,7 +50,13 @@ Result<OwnedFd> open_pinned(Kind wanted, std::string_view path, std::optional<st
     const auto buffer = sys::PathBuffer::from(path);
     if (!buffer) return std::unexpected(buffer.error());
     auto object = sys::obj_get(buffer->ref());
-    if (!object) return std::unexpected(std::move(object.error()).with_detail(concat({"opening pin ", path})));
+    if (!object) {
+        // The kernel says EACCES for a directory as for an unreadable pin: tell them apart.
+        const bool directory = object.error().code().value() == EACCES && os::file_type(buffer->ref().c_str()) == S_IFDIR;
+        return std::unexpected(std::move(object.error())
+                                   .with_detail(concat({"opening pin ", path,
+                                                        directory ? ": it is a directory, not a pinned object" : ""})));
+    }
     auto kind = read_fdinfo(object->get());
     if (!kind && kind.error().code().value() == ENOENT) {
         return fail(ErrorKind::NotSupported, "BPF_OBJ_GET", 0,

@@ -12,12 +12,18 @@
 #include "pinned_object.hpp"
 #include "program_load.hpp"
 #include "sockfilter/sys.hpp"
+#include "syscall.hpp"
 #include "text.hpp"
 #include "zero.hpp"
 
 namespace sockfilter {
 
 namespace {
+
+// What BPF_PROG_TEST_RUN keeps of its one page for the socket buffer: NET_SKB_PAD headroom (64 with 64-byte
+// cache lines) and the aligned struct skb_shared_info (320 bytes on x86-64, Linux 6.18). Other architectures
+// and versions differ a little; the kernel has the last word.
+constexpr std::size_t test_run_reserve = 384;
 
 std::unexpected<Error> not_loaded(const char* operation) {
     return fail(ErrorKind::NotLoaded, operation, 0, "the program is not loaded: call load() or from_pin() first");
@@ -133,7 +139,26 @@ Result<TestRunResult> Program::test_run(const TestRunOptions& options) const {
                                     " bytes; a socket filter runs on an Ethernet frame of at least 14 bytes "
                                     "(the program sees what follows the 14-byte header)"}));
     }
-    return sys::prog_test_run(fd_.get(), options);
+    // The kernel copies data_in into one page that also holds the socket buffer's headroom and shared info,
+    // and says only EINVAL when it does not fit. More than a page can never fit: refuse it here, with sizes.
+    const auto page = static_cast<std::size_t>(detail::os::page_size());
+    if (options.data_in.size() > page) {
+        return fail(ErrorKind::InvalidArgument, "BPF_PROG_TEST_RUN", 0,
+                    detail::concat({"data_in holds ", options.data_in.size(), " bytes; the kernel takes a frame of at most "
+                                    "one page (", page, " bytes) minus the room it keeps around the packet (",
+                                    test_run_reserve, " bytes on x86-64): pass at most ", page - test_run_reserve,
+                                    " bytes, cut into several runs if needed"}));
+    }
+    auto ran = sys::prog_test_run(fd_.get(), options);
+    if (!ran && ran.error().code().value() == EINVAL && options.data_in.size() > page - test_run_reserve) {
+        Error error = std::move(ran.error());
+        error.with_detail(detail::concat({"data_in holds ", options.data_in.size(), " bytes, more than one page (", page,
+                                          " bytes) minus the room the kernel keeps around the packet (",
+                                          test_run_reserve, " bytes on x86-64): pass at most ", page - test_run_reserve,
+                                          " bytes"}));
+        return std::unexpected(std::move(error));
+    }
+    return ran;
 }
 
 }  // namespace sockfilter

@@ -57,7 +57,7 @@ Result<ProgramFd> load_with_log_retry(sys::ProgLoadRequest request, const LoadOp
     if (!options.log_buffer.empty() && options.log_buffer.size() < min_log_size) {
         return fail(ErrorKind::InvalidArgument, "BPF_PROG_LOAD", 0,
                     concat({"LoadOptions::log_buffer holds ", options.log_buffer.size(),
-                            " bytes; the kernel needs at least 128 (or pass none and sockfilter allocates one)"}));
+                            options.log_buffer.size() == 1 ? " byte" : " bytes", "; the kernel needs at least 128 (or pass none and sockfilter allocates one)"}));
     }
     request.log = {};
     request.flags = options.flags;
@@ -83,6 +83,9 @@ Result<ProgramFd> load_with_log_retry(sys::ProgLoadRequest request, const LoadOp
 
     Error error = std::move(first.error());
     error.with_log(captured.text, captured.truncated);
+    if (error.code().value() == E2BIG && error.detail().empty()) {
+        error.with_detail(concat({"the program has ", request.insns.size(), " instructions"}));
+    }
     if (!captured.text.empty()) {
         error.with_kind(ErrorKind::VerifierRejected);
     } else if (captured.retry_error && captured.retry_error->code() != error.code()) {

@@ -5,9 +5,13 @@
 
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/types.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstddef>
+#include <cstring>
 
 namespace sockfilter::detail::os {
 
@@ -25,6 +29,19 @@ int open_read_only(const char* path) noexcept;
 long read(int fd, void* buffer, std::size_t size) noexcept;
 /// unlink(2): 0 or -errno.
 int unlink(const char* path) noexcept;
+/// getcwd(3) into `buffer` (NUL-terminated): the path's length or -errno. Inline, in real and fake builds
+/// alike: no test fails it on demand (only pin() of a relative path calls it).
+inline long current_directory(char* buffer, std::size_t size) noexcept {
+    if (::getcwd(buffer, size) == nullptr) return -errno;
+    return static_cast<long>(std::strlen(buffer));
+}
+/// stat(2) of `path` (following symlinks): its S_IFMT bits or -errno. Inline like current_directory (only
+/// the message of a failed from_pin calls it).
+inline int file_type(const char* path) noexcept {
+    struct stat status {};
+    if (::stat(path, &status) != 0) return -errno;
+    return static_cast<int>(status.st_mode & S_IFMT);
+}
 /// sysconf(_SC_PAGESIZE): the page size in bytes (never fails on Linux).
 long page_size() noexcept;
 /// mmap(nullptr, length, protection, MAP_SHARED, fd, offset): 0 with the address in `address`, or -errno.

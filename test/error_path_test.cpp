@@ -19,6 +19,7 @@
 #include "sockfilter/map_info.hpp"
 #include "sockfilter/program_info.hpp"
 #include "sockfilter/socket_filter.hpp"
+#include "sockfilter/sys.hpp"
 
 using namespace sockfilter;
 using namespace sockfilter_test;
@@ -272,7 +273,13 @@ TEST_CASE("error path huge sizes are refused before any syscall") {
     const auto run = filter.test_run({.data_in = too_big});
     REQUIRE_FALSE(run.has_value());
     CHECK(run.error().kind() == ErrorKind::InvalidArgument);
-    CHECK(contains(run.error().message(), "4 GiB"));
+    CHECK(contains(run.error().message(), "data_in holds 8589934592 bytes"));  // over a page: test_run's own check
+    const auto program = filter.fd();
+    REQUIRE(program.has_value());
+    const auto raw = sys::prog_test_run(program->get().get(), {.data_in = too_big});  // the sys:: layer's check
+    REQUIRE_FALSE(raw.has_value());
+    CHECK(raw.error().kind() == ErrorKind::InvalidArgument);
+    CHECK(contains(raw.error().message(), "4 GiB"));
     CHECK(fake::bpf_calls(BPF_PROG_TEST_RUN) == runs_before);
 
     const std::span<const Insn> too_many(filters::pass.data(), std::size_t{1} << 33);

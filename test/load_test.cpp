@@ -91,8 +91,9 @@ TEST_CASE("load with no instructions") {
 
 TEST_CASE("load too many instructions") {
     REQUIRE_KERNEL(5, 2, "the 1,000,000 instruction limit");
-    std::vector<Insn> huge(1'000'001, mov64_imm(Reg::R0, 0));
+    std::vector<Insn> huge(1'000'000, mov64_imm(Reg::R0, 0));
     huge.push_back(exit());
+    REQUIRE(huge.size() == 1'000'001);  // one past the limit
     SocketFilter filter = created("huge", huge);
     const auto load = filter.load();
     REQUIRE_FALSE(load.has_value());
@@ -102,6 +103,8 @@ TEST_CASE("load too many instructions") {
     CHECK(load.error().code() == std::errc::argument_list_too_long);
     CHECK(contains(message, "E2BIG"));
     CHECK(contains(message, "1,000,000"));
+    CHECK(contains(message, "the program has 1000001 instructions"));
+    CHECK(load.error().verifier_log().empty());  // refused before the verifier ran
     CHECK_FALSE(filter.is_loaded());
 }
 

@@ -52,12 +52,13 @@ public:
     /// that it is a map, and reads its type and sizes. Errors: UnexpectedMapType (the fd is closed).
     [[nodiscard]] static Result<Map> from_fd(MapFd fd);
 
-    /// BPF_OBJ_PIN (Linux 4.4) at `path` on a bpffs; the path is recorded for unpin() only once the pin
-    /// exists. Errors: as Program::pin (PermissionDenied off bpffs, AlreadyExists, NotFound parent, …).
+    /// BPF_OBJ_PIN (Linux 4.4) at `path` on a bpffs (a relative path is made absolute against the working
+    /// directory); the path is recorded for unpin() only once the pin exists. Errors: as Program::pin
+    /// (PermissionDenied off bpffs, AlreadyExists, NotFound parent, …).
     [[nodiscard]] Result<void> pin(std::string_view path);
     /// Removes the pin this object made. Errors: NotFound when it made none; the unlink errno.
     [[nodiscard]] Result<void> unpin();
-    /// The path of this object's pin, if it made one.
+    /// The absolute path of this object's pin, if it made one.
     [[nodiscard]] std::optional<std::string_view> pinned_path() const noexcept;
 
     /// The kernel's view of the map (BPF_OBJ_GET_INFO_BY_FD, Linux 4.13).

@@ -65,24 +65,27 @@ public:
     /// The program fd, borrowed. Errors: NotLoaded.
     [[nodiscard]] Result<std::reference_wrapper<const ProgramFd>> fd() const;
 
-    /// BPF_OBJ_PIN (Linux 4.4): pins the program at `path`, a new file on a bpffs. The path is recorded
-    /// for unpin() only once the pin exists. Errors: NotLoaded; InvalidArgument (empty path, NUL inside,
-    /// too long); PermissionDenied (not on bpffs, or '.' in the name); AlreadyExists; NotFound (parent
-    /// missing); AlreadyExists also when this object already holds a pin (unpin() it first).
+    /// BPF_OBJ_PIN (Linux 4.4): pins the program at `path`, a new file on a bpffs. A relative path is
+    /// resolved against the working directory now, and the absolute path is pinned and recorded for
+    /// unpin() (only once the pin exists). Errors: NotLoaded; InvalidArgument (empty path, NUL inside,
+    /// 4096 bytes or longer, also once resolved; a component over 255 bytes); PermissionDenied (not on
+    /// bpffs, or '.' in the name); AlreadyExists (anything at the path, a symbolic link included, or this
+    /// object already holds a pin: unpin() it first); NotFound (parent missing; working directory removed).
     [[nodiscard]] Result<void> pin(std::string_view path);
 
     /// Removes the pin this object made (unlink). Pins made by others are never touched.
     /// Errors: NotFound when this object holds no pin; the unlink errno otherwise (the pin is then kept).
     [[nodiscard]] Result<void> unpin();
 
-    /// The path of this object's pin, if it made one.
+    /// The absolute path of this object's pin, if it made one.
     [[nodiscard]] std::optional<std::string_view> pinned_path() const noexcept;
 
     /// The kernel's view of the program (BPF_OBJ_GET_INFO_BY_FD, Linux 4.13). Errors: NotLoaded; kernel errno.
     [[nodiscard]] Result<ProgramInfo> info() const;
 
     /// BPF_PROG_TEST_RUN (Linux 4.16 for socket filters): runs the program on `options.data_in` without a
-    /// socket. Errors: NotLoaded; InvalidArgument (frame under 14 bytes, bad ctx, flags); NoSpace with
+    /// socket. Errors: NotLoaded; InvalidArgument (frame under 14 bytes or over a page minus the kernel's
+    /// reserve, 3,712 bytes with 4 KiB pages on x86-64; bad ctx; flags); NoSpace with
     /// Error::sizes_needed() when data_out/ctx_out is too small.
     [[nodiscard]] Result<TestRunResult> test_run(const TestRunOptions& options) const;
 
