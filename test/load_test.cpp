@@ -38,7 +38,7 @@ bool contains(std::string_view text, std::string_view part) { return text.find(p
 }  // namespace
 
 TEST_CASE("load rejected by the verifier") {
-    REQUIRE_KERNEL(3, 19, "BPF_PROG_LOAD");
+    REQUIRE_FEATURE(socket_filter_programs);
     SocketFilter filter = created("rejected_r0", exit_without_r0);
     const auto load = filter.load();
     REQUIRE_FALSE(load.has_value());
@@ -59,7 +59,7 @@ TEST_CASE("load rejected by the verifier") {
 }
 
 TEST_CASE("load reading an uninitialised register") {
-    REQUIRE_KERNEL(3, 19, "BPF_PROG_LOAD");
+    REQUIRE_FEATURE(socket_filter_programs);
     SocketFilter filter = created("rejected_r2", reads_uninitialised_r2);
     const auto load = filter.load();
     REQUIRE_FALSE(load.has_value());
@@ -70,7 +70,7 @@ TEST_CASE("load reading an uninitialised register") {
 }
 
 TEST_CASE("load with an unknown opcode") {
-    REQUIRE_KERNEL(3, 19, "BPF_PROG_LOAD");
+    REQUIRE_FEATURE(socket_filter_programs);
     SocketFilter filter = created("rejected_op", unknown_opcode);
     const auto load = filter.load();
     REQUIRE_FALSE(load.has_value());
@@ -90,7 +90,7 @@ TEST_CASE("load with no instructions") {
 }
 
 TEST_CASE("load too many instructions") {
-    REQUIRE_KERNEL(5, 2, "the 1,000,000 instruction limit");
+    REQUIRE_FEATURE(million_insns);
     std::vector<Insn> huge(1'000'001, mov64_imm(Reg::R0, 0));
     huge.push_back(exit());
     SocketFilter filter = created("huge", huge);
@@ -106,7 +106,7 @@ TEST_CASE("load too many instructions") {
 }
 
 TEST_CASE("load one million instructions") {
-    REQUIRE_KERNEL(5, 2, "the 1,000,000 instruction limit");
+    REQUIRE_FEATURE(million_insns);
     std::vector<Insn> largest(999'999, mov64_imm(Reg::R0, 0));
     largest.push_back(exit());
     REQUIRE(largest.size() == 1'000'000);
@@ -152,7 +152,7 @@ TEST_CASE("load program names") {
 }
 
 TEST_CASE("load accepted names") {
-    REQUIRE_KERNEL(5, 2, "'.' in program names");
+    REQUIRE_FEATURE(dot_in_names);
     for (const std::string_view name : {"abcdefghijklmno", "with.dot", ".", "A_9.z", ""}) {
         SocketFilter filter = created(name, filters::pass);
         const auto load = filter.load();
@@ -166,7 +166,7 @@ TEST_CASE("load accepted names") {
 }
 
 TEST_CASE("load with a small caller log buffer") {
-    REQUIRE_KERNEL(6, 4, "the rotating verifier log");
+    REQUIRE_FEATURE(rotating_verifier_log);
     const auto instructions = long_rejected_program();
     SocketFilter filter = created("small_log", instructions);
     std::array<char, 200> buffer{};
@@ -216,7 +216,7 @@ TEST_CASE("load with a too small caller log buffer") {
 }
 
 TEST_CASE("load log level 2 is longer than level 1") {
-    REQUIRE_KERNEL(3, 19, "BPF_PROG_LOAD");
+    REQUIRE_FEATURE(socket_filter_programs);
     const auto instructions = long_rejected_program();
     SocketFilter filter = created("log_levels", instructions);
     const auto level1 = filter.load({.log_level = 1});
@@ -233,7 +233,7 @@ TEST_CASE("load log level 2 is longer than level 1") {
 }
 
 TEST_CASE("load log grows past 64 KiB and comes back whole") {
-    REQUIRE_KERNEL(3, 19, "BPF_PROG_LOAD");
+    REQUIRE_FEATURE(socket_filter_programs);
     // 3,000 instructions before the uninitialised read: at level 2 the verifier prints a line for each, far
     // more than the 64 KiB sockfilter starts with, so the owned buffer has to grow (doubling on ENOSPC).
     constexpr int harmless = 3000;
@@ -271,7 +271,7 @@ TEST_CASE("load log grows past 64 KiB and comes back whole") {
 }
 
 TEST_CASE("load twice and reload after unload") {
-    REQUIRE_KERNEL(4, 13, "program ids");
+    REQUIRE_FEATURE(object_ids);
     SocketFilter filter = created("reload", filters::pass);
     REQUIRE(filter.load().has_value());
     const auto first = filter.info();

@@ -144,13 +144,13 @@ TEST_CASE("privilege load as nobody") {
 
 TEST_CASE("privilege load without CAP_BPF and CAP_SYS_ADMIN") {
     SKIP_UNLESS(reason_to_skip());
-    SKIP_UNLESS(kernel_older_than(5, 8, "CAP_BPF"));
+    SKIP_WITHOUT_FEATURE(cap_bpf);
     refused_load(drop_bpf_capabilities);
 }
 
 TEST_CASE("privilege walking programs and stats as nobody") {
     SKIP_UNLESS(reason_to_skip());
-    SKIP_UNLESS(kernel_older_than(5, 8, "BPF_ENABLE_STATS"));
+    SKIP_WITHOUT_FEATURE(enable_stats);
     const ChildReport report = run_in_child(become_nobody, [] {
         std::string out;
         const auto programs = loaded_programs();

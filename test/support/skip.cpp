@@ -33,15 +33,16 @@ std::string missing_privileges() {
     return "needs root (CAP_SYS_ADMIN and CAP_NET_ADMIN) to load programs, mount bpffs and create namespaces";
 }
 
-std::string kernel_older_than(int major, int minor, const std::string& feature) {
+std::string kernel_lacks(const KernelFeature& feature) {
     utsname name{};
     int running_major = 0;
     int running_minor = 0;
     if (uname(&name) != 0 || std::sscanf(name.release, "%d.%d", &running_major, &running_minor) != 2) {
         return "cannot read the kernel version";
     }
-    if (running_major > major || (running_major == major && running_minor >= minor)) return {};
-    return feature + " needs Linux " + std::to_string(major) + "." + std::to_string(minor) + ", this is " + name.release;
+    if (running_major > feature.major || (running_major == feature.major && running_minor >= feature.minor)) return {};
+    return std::string(feature.name) + " needs Linux " + std::to_string(feature.major) + "." +
+           std::to_string(feature.minor) + ", this is " + name.release;
 }
 
 }  // namespace sockfilter_test
