@@ -83,6 +83,10 @@ Result<ProgramFd> load_with_log_retry(sys::ProgLoadRequest request, const LoadOp
 
     Error error = std::move(first.error());
     error.with_log(captured.text, captured.truncated);
+    if (captured.truncated && !retry.error().sizes_needed().log) {
+        error.with_detail("the verifier log did not fit and the kernel kept its start, not its end where the error "
+                          "is: the rotating log and log_true_size need Linux 6.4; pass a larger log buffer, or none");
+    }
     if (!captured.text.empty()) {
         error.with_kind(ErrorKind::VerifierRejected);
     } else if (captured.retry_error && captured.retry_error->code() != error.code()) {

@@ -146,6 +146,29 @@ TEST_CASE("error path the retry log overflows a caller buffer") {
     CHECK_FALSE(filter.is_loaded());
 }
 
+TEST_CASE("error path the checksum flag refused by a kernel before 6.11 is not supported") {
+    REQUIRE_FEATURE(test_run);
+    fake::Scope scope;
+    const SocketFilter filter = loaded("csum_old", filters::pass);
+    const std::array<std::byte, 64> frame{};
+    const TestRunOptions options{.data_in = frame, .flags = BPF_F_TEST_SKB_CHECKSUM_COMPLETE};
+    fake::fail_bpf(BPF_PROG_TEST_RUN, EINVAL, 2);
+    fake::pretend_kernel_release("6.1.0-57-cloud-amd64");
+    const auto old = filter.test_run(options);
+    REQUIRE_FALSE(old.has_value());
+    INFO(old.error().message());
+    CHECK(old.error().kind() == ErrorKind::NotSupported);
+    CHECK(old.error().code() == std::errc::invalid_argument);
+    CHECK(contains(old.error().message(), "needs Linux 6.11; this kernel is 6.1.0-57-cloud-amd64"));
+    // From 6.11 on the kernel knows the flag: its EINVAL is about something else and stands as it is.
+    fake::pretend_kernel_release("6.11.0");
+    const auto current = filter.test_run(options);
+    REQUIRE_FALSE(current.has_value());
+    INFO(current.error().message());
+    CHECK(current.error().kind() == ErrorKind::InvalidArgument);
+    CHECK(fake::bpf_calls(BPF_PROG_TEST_RUN) == 2);  // one call each: nothing probed, nothing retried
+}
+
 TEST_CASE("error path a fd on 0 is moved above 2") {
     REQUIRE_FEATURE(socket_filter_programs);
     fake::Scope scope;

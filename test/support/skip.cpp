@@ -3,10 +3,9 @@
 
 #include <linux/capability.h>
 #include <sys/syscall.h>
-#include <sys/utsname.h>
 #include <unistd.h>
 
-#include <cstdio>
+#include "kernel_release.hpp"
 
 namespace sockfilter_test {
 
@@ -14,6 +13,10 @@ namespace {
 std::string& reason_storage() {
     static std::string reason;
     return reason;
+}
+
+std::string version_of(const KernelFeature& feature) {
+    return std::to_string(feature.major) + "." + std::to_string(feature.minor);
 }
 
 }  // namespace
@@ -34,15 +37,15 @@ std::string missing_privileges() {
 }
 
 std::string kernel_lacks(const KernelFeature& feature) {
-    utsname name{};
-    int running_major = 0;
-    int running_minor = 0;
-    if (uname(&name) != 0 || std::sscanf(name.release, "%d.%d", &running_major, &running_minor) != 2) {
-        return "cannot read the kernel version";
-    }
-    if (running_major > feature.major || (running_major == feature.major && running_minor >= feature.minor)) return {};
-    return std::string(feature.name) + " needs Linux " + std::to_string(feature.major) + "." +
-           std::to_string(feature.minor) + ", this is " + name.release;
+    if (!sockfilter::detail::kernel_older_than(feature.major, feature.minor)) return {};
+    return std::string(feature.name) + " needs Linux " + version_of(feature) + ", this is " +
+           sockfilter::detail::kernel_release();
+}
+
+std::string kernel_has(const KernelFeature& feature) {
+    if (sockfilter::detail::kernel_older_than(feature.major, feature.minor)) return {};
+    return "checks the behaviour before " + std::string(feature.name) + " (Linux " + version_of(feature) +
+           "); this is " + sockfilter::detail::kernel_release();
 }
 
 }  // namespace sockfilter_test

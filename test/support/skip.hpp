@@ -21,6 +21,9 @@ std::string missing_privileges();
 /// Empty when the running kernel is at least as new as the version that brought `feature`; otherwise a
 /// reason naming the feature, its version and the running kernel.
 std::string kernel_lacks(const KernelFeature& feature);
+/// Empty when the running kernel predates `feature`; otherwise a reason (for the tests of what the library
+/// does on older kernels).
+std::string kernel_has(const KernelFeature& feature);
 
 }  // namespace sockfilter_test
 
@@ -37,6 +40,10 @@ std::string kernel_lacks(const KernelFeature& feature);
 /// Ends the test case as skipped when the running kernel predates the feature named (a constant of
 /// kernel_features.hpp's sockfilter_test::feature, e.g. SKIP_WITHOUT_FEATURE(ring_buffers)).
 #define SKIP_WITHOUT_FEATURE(name) SKIP_UNLESS(::sockfilter_test::kernel_lacks(::sockfilter_test::feature::name))
+
+/// Ends the test case as skipped when the running kernel has the feature named: the test checks how the
+/// library degrades on older kernels.
+#define SKIP_WITH_FEATURE(name) SKIP_UNLESS(::sockfilter_test::kernel_has(::sockfilter_test::feature::name))
 
 /// The usual guard of a kernel test: privileges, then the kernel feature (REQUIRE_FEATURE(ring_buffers)).
 #define REQUIRE_FEATURE(name)                                         \
