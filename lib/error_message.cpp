@@ -219,7 +219,9 @@ std::string_view hint_for(std::string_view op, int e, bool has_log) {
     }
     if (is(op, "BPF_MAP_FREEZE")) {
         switch (e) {
-        case EBUSY: return "a writable mmap of the map exists.";
+        case EBUSY:
+            return "the map is already frozen (Linux 6.1 answers a second freeze with EBUSY, 6.18 with EPERM), "
+                   "or a writable mmap of the map exists.";
         case EPERM:
             return "the map is already frozen or was opened read-only, or the caller lacks CAP_BPF (Linux 5.8+) "
                    "and CAP_SYS_ADMIN.";

@@ -86,6 +86,10 @@ Result<ProgramFd> load_with_log_retry(sys::ProgLoadRequest request, const LoadOp
     if (error.code().value() == E2BIG && error.detail().empty()) {
         error.with_detail(concat({"the program has ", request.insns.size(), " instructions"}));
     }
+    if (captured.truncated && !retry.error().sizes_needed().log) {
+        error.with_detail("the verifier log did not fit and the kernel kept its start, not its end where the error "
+                          "is: the rotating log and log_true_size need Linux 6.4; pass a larger log buffer, or none");
+    }
     if (!captured.text.empty()) {
         error.with_kind(ErrorKind::VerifierRejected);
     } else if (captured.retry_error && captured.retry_error->code() != error.code()) {

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <string>
 
+#include "kernel_release.hpp"
 #include "object_name.hpp"
 #include "sys_common.hpp"
 #include "syscall.hpp"
@@ -80,6 +81,7 @@ static_assert(offsetof(ProgLoadAttr, line_info_cnt) == offsetof(bpf_attr, line_i
 static_assert(offsetof(ProgLoadAttr, log_true_size) == offsetof(bpf_attr, core_relo_rec_size) + 4);
 
 constexpr int max_eagain_retries = 5;
+constexpr std::uint32_t checksum_complete_flag = 1u << 2;  // BPF_F_TEST_SKB_CHECKSUM_COMPLETE (6.11; older headers lack it)
 
 }  // namespace
 
@@ -187,6 +189,11 @@ Result<TestRunResult> prog_test_run(int program_fd, const TestRunOptions& option
         if (!options.data_out.empty() && attr.test.data_size_out > options.data_out.size()) needed.data = attr.test.data_size_out;
         if (!options.ctx_out.empty() && attr.test.ctx_size_out > options.ctx_out.size()) needed.ctx = attr.test.ctx_size_out;
         return std::unexpected(Error::from_errno("BPF_PROG_TEST_RUN", ENOSPC).with_sizes(needed));
+    }
+    if (ret == -EINVAL && (options.flags & checksum_complete_flag) != 0 && detail::kernel_older_than(6, 11)) {
+        return fail(ErrorKind::NotSupported, "BPF_PROG_TEST_RUN", EINVAL,
+                    detail::concat({"BPF_F_TEST_SKB_CHECKSUM_COMPLETE needs Linux 6.11; this kernel is ",
+                                    detail::kernel_release()}));
     }
     if (ret < 0) return std::unexpected(Error::from_errno("BPF_PROG_TEST_RUN", static_cast<int>(-ret)));
     return TestRunResult{

@@ -1,6 +1,7 @@
 // sys:: map commands: create, element access, iteration, freezing and walking maps by id.
 #include <linux/bpf.h>
 
+#include <cerrno>
 #include <cstddef>
 #include <cstring>
 
@@ -96,7 +97,10 @@ Result<void> map_freeze(int map_fd) {
     bpf_attr attr;
     detail::zero(attr);
     attr.map_fd = static_cast<std::uint32_t>(map_fd);
-    return detail::void_or_errno(detail::os::bpf(BPF_MAP_FREEZE, &attr, SOCKFILTER_ATTR_END(map_fd)), "BPF_MAP_FREEZE");
+    auto frozen = detail::void_or_errno(detail::os::bpf(BPF_MAP_FREEZE, &attr, SOCKFILTER_ATTR_END(map_fd)), "BPF_MAP_FREEZE");
+    // A second freeze: EPERM on 6.18, EBUSY on 6.1. One kind for both, the errno as the kernel gave it.
+    if (!frozen && frozen.error().code().value() == EBUSY) frozen.error().with_kind(ErrorKind::PermissionDenied);
+    return frozen;
 }
 
 Result<std::uint32_t> map_get_next_id(std::uint32_t start_id) {

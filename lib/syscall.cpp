@@ -7,9 +7,11 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 
 namespace sockfilter::detail::os {
 
@@ -63,6 +65,13 @@ int epoll_wait(int epoll_fd, epoll_event* events, int max_events, int timeout_ms
 int set_memlock_limit(unsigned long long value) noexcept {
     const rlimit limit{static_cast<rlim_t>(value), static_cast<rlim_t>(value)};
     return result_or_errno(::setrlimit(RLIMIT_MEMLOCK, &limit));
+}
+
+int kernel_release(char* buffer, std::size_t size) noexcept {
+    utsname name{};
+    if (::uname(&name) != 0) return -errno;
+    if (size > 0) std::snprintf(buffer, size, "%s", name.release);
+    return 0;
 }
 
 }  // namespace sockfilter::detail::os

@@ -56,5 +56,7 @@ int epoll_add(int epoll_fd, int fd, unsigned int events) noexcept;
 int epoll_wait(int epoll_fd, epoll_event* events, int max_events, int timeout_ms) noexcept;
 /// setrlimit(RLIMIT_MEMLOCK, {value, value}) after reading the current limit: 0 or -errno.
 int set_memlock_limit(unsigned long long value) noexcept;
+/// uname(2)'s release ("6.1.0-57-cloud-amd64"), cut to fit and NUL-terminated in `buffer`: 0 or -errno.
+int kernel_release(char* buffer, std::size_t size) noexcept;
 
 }  // namespace sockfilter::detail::os

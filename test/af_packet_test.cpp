@@ -217,7 +217,7 @@ std::vector<std::string> without_unknown(std::vector<std::string> names) {
 }  // namespace
 
 TEST_CASE("af_packet keeps only udp to the chosen port from kernel traffic") {
-    REQUIRE_KERNEL(3, 19, "SO_ATTACH_BPF");
+    REQUIRE_FEATURE(so_attach_bpf);
     SKIP_UNLESS(run("command -v ip >/dev/null 2>&1") == 0 ? std::string() : std::string("needs iproute2's ip"));
     NetnsScope netns;
     const Capture capture;
@@ -262,7 +262,7 @@ TEST_CASE("af_packet keeps only udp to the chosen port from kernel traffic") {
 }
 
 TEST_CASE("af_packet filter follows the ip header length") {
-    REQUIRE_KERNEL(3, 19, "SO_ATTACH_BPF");
+    REQUIRE_FEATURE(so_attach_bpf);
     SKIP_UNLESS(run("command -v ip >/dev/null 2>&1") == 0 ? std::string() : std::string("needs iproute2's ip"));
     NetnsScope netns;
     const Capture capture;

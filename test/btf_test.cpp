@@ -710,7 +710,7 @@ TEST_CASE("btf truncation sweep of the real object") {
 
 TEST_CASE("btf fixed real object loads into the kernel") {
     SKIP_UNLESS(sockfilter_test::missing_privileges());
-    SKIP_UNLESS(sockfilter_test::kernel_older_than(5, 2, "BTF VAR and DATASEC kinds"));
+    SKIP_WITHOUT_FEATURE(global_data);
     const auto btf = Btf::parse(object().section(".BTF"));
     REQUIRE(btf.has_value());
     const auto fixed = fixed_object_btf(*btf);

@@ -47,7 +47,7 @@ constexpr auto exit_without_r0 = sockfilter::insn::program(sockfilter::insn::exi
 }  // namespace
 
 TEST_CASE("error path EAGAIN is retried") {
-    REQUIRE_KERNEL(3, 19, "BPF_PROG_LOAD");
+    REQUIRE_FEATURE(socket_filter_programs);
     fake::Scope scope;
     SocketFilter filter = created("eagain3", filters::pass);
     fake::fail_bpf(BPF_PROG_LOAD, EAGAIN, 3);
@@ -68,7 +68,7 @@ TEST_CASE("error path EAGAIN is retried") {
 }
 
 TEST_CASE("error path EAGAIN gives up after six attempts") {
-    REQUIRE_KERNEL(3, 19, "BPF_PROG_LOAD");
+    REQUIRE_FEATURE(socket_filter_programs);
     fake::Scope scope;
     SocketFilter filter = created("eagain6", filters::pass);
     fake::fail_bpf(BPF_PROG_LOAD, EAGAIN, 6);
@@ -87,7 +87,7 @@ TEST_CASE("error path EAGAIN gives up after six attempts") {
 }
 
 TEST_CASE("error path a failing log retry keeps the first errno") {
-    REQUIRE_KERNEL(3, 19, "BPF_PROG_LOAD");
+    REQUIRE_FEATURE(socket_filter_programs);
     fake::Scope scope;
 
     SECTION("the kernel rejects then the retry fails") {
@@ -145,7 +145,7 @@ TEST_CASE("error path a failing log retry keeps the first errno") {
 }
 
 TEST_CASE("error path the retry log overflows a caller buffer") {
-    REQUIRE_KERNEL(6, 4, "the rotating verifier log");
+    REQUIRE_FEATURE(rotating_verifier_log);
     fake::Scope scope;
     // The first attempt fails (fake EINVAL) with a program the verifier accepts; the retry's log at level 2
     // does not fit 128 bytes, which Linux 6.4+ reports as ENOSPC although the program loads. The library
@@ -161,8 +161,31 @@ TEST_CASE("error path the retry log overflows a caller buffer") {
     CHECK_FALSE(filter.is_loaded());
 }
 
+TEST_CASE("error path the checksum flag refused by a kernel before 6.11 is not supported") {
+    REQUIRE_FEATURE(test_run);
+    fake::Scope scope;
+    const SocketFilter filter = loaded("csum_old", filters::pass);
+    const std::array<std::byte, 64> frame{};
+    const TestRunOptions options{.data_in = frame, .flags = BPF_F_TEST_SKB_CHECKSUM_COMPLETE};
+    fake::fail_bpf(BPF_PROG_TEST_RUN, EINVAL, 2);
+    fake::pretend_kernel_release("6.1.0-57-cloud-amd64");
+    const auto old = filter.test_run(options);
+    REQUIRE_FALSE(old.has_value());
+    INFO(old.error().message());
+    CHECK(old.error().kind() == ErrorKind::NotSupported);
+    CHECK(old.error().code() == std::errc::invalid_argument);
+    CHECK(contains(old.error().message(), "needs Linux 6.11; this kernel is 6.1.0-57-cloud-amd64"));
+    // From 6.11 on the kernel knows the flag: its EINVAL is about something else and stands as it is.
+    fake::pretend_kernel_release("6.11.0");
+    const auto current = filter.test_run(options);
+    REQUIRE_FALSE(current.has_value());
+    INFO(current.error().message());
+    CHECK(current.error().kind() == ErrorKind::InvalidArgument);
+    CHECK(fake::bpf_calls(BPF_PROG_TEST_RUN) == 2);  // one call each: nothing probed, nothing retried
+}
+
 TEST_CASE("error path a fd on 0 is moved above 2") {
-    REQUIRE_KERNEL(3, 19, "BPF_PROG_LOAD");
+    REQUIRE_FEATURE(socket_filter_programs);
     fake::Scope scope;
     SavedStdin saved;
     SocketFilter filter = created("low_fd", filters::pass);
@@ -181,7 +204,7 @@ TEST_CASE("error path a fd on 0 is moved above 2") {
 }
 
 TEST_CASE("error path moving a low fd fails") {
-    REQUIRE_KERNEL(3, 19, "BPF_PROG_LOAD");
+    REQUIRE_FEATURE(socket_filter_programs);
     fake::Scope scope;
     SavedStdin saved;
     SocketFilter filter = created("low_fd_fail", filters::pass);
@@ -201,7 +224,7 @@ TEST_CASE("error path moving a low fd fails") {
 }
 
 TEST_CASE("error path try_clone cannot dup") {
-    REQUIRE_KERNEL(3, 19, "BPF_PROG_LOAD");
+    REQUIRE_FEATURE(socket_filter_programs);
     fake::Scope scope;
     SocketFilter filter = created("clone_fail", filters::pass);
     REQUIRE(filter.load().has_value());
@@ -225,7 +248,7 @@ TEST_CASE("error path try_clone cannot dup") {
 }
 
 TEST_CASE("error path info and pin failures carry the errno") {
-    REQUIRE_KERNEL(4, 13, "BPF_OBJ_GET_INFO_BY_FD");
+    REQUIRE_FEATURE(object_ids);
     fake::Scope scope;
     SocketFilter filter = created("info_fail", filters::pass);
     REQUIRE(filter.load().has_value());
@@ -291,7 +314,7 @@ TEST_CASE("error path huge sizes are refused before any syscall") {
 }
 
 TEST_CASE("error path loaded_programs skips a program that vanishes mid-walk") {
-    REQUIRE_KERNEL(4, 13, "BPF_PROG_GET_NEXT_ID");
+    REQUIRE_FEATURE(object_ids);
     fake::Scope scope;
     const SocketFilter ours = loaded("vanishing", filters::pass);
     const auto our_info = ours.info();
@@ -342,7 +365,7 @@ TEST_CASE("error path loaded_programs skips a program that vanishes mid-walk") {
 // (ENOENT) was taken as "no /proc", skipping the kind check: ProgramInfo::from_fd of a map fd then handed
 // back the map's bpf_map_info read as a bpf_prog_info, and every info() lost memory_locked() silently.
 TEST_CASE("error path an unreadable fdinfo is reported and not skipped") {
-    REQUIRE_KERNEL(4, 13, "BPF_OBJ_GET_INFO_BY_FD");
+    REQUIRE_FEATURE(object_ids);
     fake::Scope scope;
     const SocketFilter filter = loaded("fdinfo_fail", filters::pass);
     auto map = Map::create({.type = BPF_MAP_TYPE_ARRAY, .key_size = 4, .value_size = 4, .max_entries = 1, .name = "fdinfo_fail"});
@@ -378,7 +401,7 @@ TEST_CASE("error path an unreadable fdinfo is reported and not skipped") {
 // Found by the fault sweep: from_pin ignored a failing BPF_OBJ_GET_INFO_BY_FD and handed out a program whose
 // name() was empty; and a failing fdinfo read while checking a pin was reported as "mount /proc", errno lost.
 TEST_CASE("error path from_pin reports what it could not read") {
-    REQUIRE_KERNEL(4, 15, "program names");
+    REQUIRE_FEATURE(object_names);
     fake::Scope scope;
     const TempBpffs bpffs;
     const std::string path = bpffs / "named";

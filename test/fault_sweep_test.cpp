@@ -384,7 +384,7 @@ std::vector<std::byte> frame_with_udp_port(std::uint16_t port) {
 // ---- programs ------------------------------------------------------------------------------------------------
 
 TEST_CASE("fault sweep program create load and unload") {
-    REQUIRE_KERNEL(4, 16, "test runs of socket filters");
+    REQUIRE_FEATURE(test_run);
 
     sweep("SocketFilter::create + load", [](Injection& inj) {
         inj.arm();
@@ -454,7 +454,7 @@ TEST_CASE("fault sweep program create load and unload") {
 }
 
 TEST_CASE("fault sweep program attach and detach") {
-    REQUIRE_KERNEL(5, 3, "SO_DETACH_REUSEPORT_BPF");
+    REQUIRE_FEATURE(so_detach_reuseport_bpf);
 
     sweep("SocketFilter::attach", [](Injection& inj) {
         const SocketFilter filter = loaded("sweep_attach", filters::pass);
@@ -531,7 +531,7 @@ TEST_CASE("fault sweep program attach and detach") {
 }
 
 TEST_CASE("fault sweep program pins") {
-    REQUIRE_KERNEL(4, 16, "test runs of socket filters");
+    REQUIRE_FEATURE(test_run);
     const TempBpffs bpffs;
     const std::string path = bpffs / "sweep_prog";
 
@@ -609,7 +609,8 @@ TEST_CASE("fault sweep program pins") {
 }
 
 TEST_CASE("fault sweep program info and the kernel-wide walks") {
-    REQUIRE_KERNEL(5, 8, "BPF_ENABLE_STATS and BPF_MAP_TYPE_RINGBUF");
+    REQUIRE_FEATURE(enable_stats);
+    REQUIRE_FEATURE(ring_buffers);
 
     // A program that uses maps: info() reads the map ids with a second BPF_OBJ_GET_INFO_BY_FD.
     Object object = loaded_object("proto_count");
@@ -705,7 +706,7 @@ TEST_CASE("fault sweep program info and the kernel-wide walks") {
 // ---- maps ----------------------------------------------------------------------------------------------------
 
 TEST_CASE("fault sweep map create and element access") {
-    REQUIRE_KERNEL(5, 2, "BPF_MAP_FREEZE");
+    REQUIRE_FEATURE(map_freeze);
 
     sweep("Map::create", [](Injection& inj) {
         inj.arm();
@@ -828,7 +829,7 @@ TEST_CASE("fault sweep map create and element access") {
 }
 
 TEST_CASE("fault sweep map pins") {
-    REQUIRE_KERNEL(4, 15, "map names");
+    REQUIRE_FEATURE(object_names);
     const TempBpffs bpffs;
     const std::string path = bpffs / "sweep_map";
 
@@ -882,7 +883,7 @@ TEST_CASE("fault sweep map pins") {
 }
 
 TEST_CASE("fault sweep typed views") {
-    REQUIRE_KERNEL(4, 10, "LRU and per-CPU maps");
+    REQUIRE_FEATURE(lru_hash_maps);
 
     sweep("Array::set + get", [](Injection& inj) {
         auto array = view_of<Array<std::uint64_t>>(created_map({.type = BPF_MAP_TYPE_ARRAY, .key_size = 4, .value_size = 8, .max_entries = 4, .name = "sweep_array"}));
@@ -932,7 +933,7 @@ TEST_CASE("fault sweep typed views") {
 }
 
 TEST_CASE("fault sweep ring buffers") {
-    REQUIRE_KERNEL(5, 8, "BPF_MAP_TYPE_RINGBUF");
+    REQUIRE_FEATURE(ring_buffers);
     // ring_records' program writes one record per test run.
     Object object = loaded_object("ring_records");
     const SocketFilter producer = loaded_program(object, "emit_record");
@@ -1010,7 +1011,7 @@ TEST_CASE("fault sweep ring buffers") {
 // ---- objects -------------------------------------------------------------------------------------------------
 
 TEST_CASE("fault sweep object open and load") {
-    REQUIRE_KERNEL(5, 2, "global data");
+    REQUIRE_FEATURE(global_data);
     const TempBpffs bpffs;
     const ObjectOptions options{.pin_directory = bpffs.path()};
 
@@ -1109,7 +1110,7 @@ TEST_CASE("fault sweep object open and load") {
 }
 
 TEST_CASE("fault sweep object programs and maps taken out") {
-    REQUIRE_KERNEL(5, 2, "BTF func info");
+    REQUIRE_FEATURE(global_data);
     Object object = loaded_object("proto_count");
     REQUIRE(object.btf_loaded());
 

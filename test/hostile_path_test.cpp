@@ -91,7 +91,7 @@ void check_refused(const Result<T>& result, ErrorKind kind, int errno_value, std
 }  // namespace
 
 TEST_CASE("hostile path relative to the working directory") {
-    REQUIRE_KERNEL(4, 18, "BPF_OBJ_PIN, program ids and BTF-defined maps");
+    REQUIRE_FEATURE(btf);
     TempBpffs bpffs;
     REQUIRE(mkdir((bpffs / "elsewhere").c_str(), 0700) == 0);
     SocketFilter filter = loaded("hostile_rel", filters::pass);
@@ -152,7 +152,7 @@ TEST_CASE("hostile path relative to the working directory") {
 }
 
 TEST_CASE("hostile path symbolic links") {
-    REQUIRE_KERNEL(4, 18, "BPF_OBJ_PIN, program ids and BTF-defined maps");
+    REQUIRE_FEATURE(btf);
     TempBpffs bpffs;
     TempDir plain;
     SocketFilter filter = loaded("hostile_link", filters::pass);
@@ -208,7 +208,7 @@ TEST_CASE("hostile path symbolic links") {
 }
 
 TEST_CASE("hostile path dot-dot components") {
-    REQUIRE_KERNEL(4, 13, "BPF_OBJ_PIN and program ids");
+    REQUIRE_FEATURE(object_ids);
     TempBpffs bpffs;
     REQUIRE(mkdir((bpffs / "sub").c_str(), 0700) == 0);
     SocketFilter filter = loaded("hostile_dots", filters::pass);
@@ -232,7 +232,7 @@ TEST_CASE("hostile path dot-dot components") {
 }
 
 TEST_CASE("hostile path lengths") {
-    REQUIRE_KERNEL(4, 4, "BPF_OBJ_PIN");
+    REQUIRE_FEATURE(pins);
     TempBpffs bpffs;
     SocketFilter filter = loaded("hostile_long", filters::pass);
     Map map = created_map(array_spec);
@@ -284,7 +284,7 @@ TEST_CASE("hostile path lengths") {
 }
 
 TEST_CASE("hostile path NUL bytes for maps and objects") {
-    REQUIRE_KERNEL(4, 18, "BTF-defined maps");
+    REQUIRE_FEATURE(btf);
     TempBpffs bpffs;
     Map map = created_map(array_spec);
     const std::string with_nul = bpffs / std::string("m\0x", 3);
@@ -303,7 +303,7 @@ TEST_CASE("hostile path NUL bytes for maps and objects") {
 }
 
 TEST_CASE("hostile path directories and ordinary files") {
-    REQUIRE_KERNEL(4, 18, "BPF_OBJ_GET and BTF-defined maps");
+    REQUIRE_FEATURE(btf);
     TempBpffs bpffs;
     TempDir plain;
     REQUIRE(mkdir((bpffs / "dir").c_str(), 0700) == 0);
@@ -354,7 +354,7 @@ TEST_CASE("hostile path directories and ordinary files") {
 }
 
 TEST_CASE("hostile path a program pinned where an object expects its map") {
-    REQUIRE_KERNEL(4, 18, "BTF-defined maps");
+    REQUIRE_FEATURE(btf);
     TempBpffs bpffs;
     SocketFilter filter = loaded("hostile_squat", filters::pass);
     REQUIRE(filter.pin(bpffs / "pinned_first").has_value());

@@ -77,7 +77,7 @@ std::vector<Insn> straight_line(std::size_t count) {
 }  // namespace
 
 TEST_CASE("hostile size test_run frames around a page") {
-    REQUIRE_KERNEL(4, 16, "BPF_PROG_TEST_RUN for socket filters");
+    REQUIRE_FEATURE(test_run);
     const SocketFilter filter = loaded("hs_frames", filters::pass);
     const auto program = filter.fd();
     REQUIRE(program.has_value());
@@ -116,7 +116,7 @@ TEST_CASE("hostile size test_run frames around a page") {
 }
 
 TEST_CASE("hostile size instruction counts") {
-    REQUIRE_KERNEL(5, 8, "CAP_BPF");
+    REQUIRE_FEATURE(cap_bpf);
     // 4,096 is the limit without CAP_BPF (privilege_test checks 4,097 is E2BIG there); with it, 4,096 and
     // 4,097 both load. 1,000,001 is in load_test.
     for (const std::size_t count : {std::size_t{4096}, std::size_t{4097}}) {
@@ -128,7 +128,7 @@ TEST_CASE("hostile size instruction counts") {
 }
 
 TEST_CASE("hostile size caller log buffers of 1 and 128 bytes") {
-    REQUIRE_KERNEL(3, 19, "BPF_PROG_LOAD");
+    REQUIRE_FEATURE(socket_filter_programs);
     // r0 = r2 with r2 never written: the verifier refuses it, with a log longer than 128 bytes.
     std::vector<Insn> rejected;
     for (int i = 0; i < 20; ++i) rejected.push_back(mov64_imm(Reg::R3, i));

@@ -46,7 +46,7 @@ bool contains(std::string_view text, std::string_view part) { return text.find(p
 }  // namespace
 
 TEST_CASE("info fields of a socket filter") {
-    REQUIRE_KERNEL(5, 16, "bpf_prog_info up to verified_insns");
+    REQUIRE_FEATURE(verified_insns);
     const auto before = std::chrono::system_clock::now();
     const SocketFilter filter = loaded("info_pass", filters::pass);
     const auto after = std::chrono::system_clock::now();
@@ -105,7 +105,7 @@ TEST_CASE("info fields of a socket filter") {
 }
 
 TEST_CASE("info tag matches bpftool") {
-    REQUIRE_KERNEL(4, 15, "program ids and names");
+    REQUIRE_FEATURE(object_names);
     const SocketFilter filter = loaded("info_tag", filters::trim_tail<3>);
     const ProgramInfo info = info_of(filter);
     const std::string hex = info.tag_hex();
@@ -129,7 +129,7 @@ TEST_CASE("info tag matches bpftool") {
 }
 
 TEST_CASE("info gpl_compatible follows the license") {
-    REQUIRE_KERNEL(5, 1, "bpf_prog_info.gpl_compatible");
+    REQUIRE_FEATURE(gpl_compatible_info);
     const SocketFilter gpl = loaded("info_gpl", filters::pass, "GPL");
     const SocketFilter dual = loaded("info_dual", filters::pass, "Dual MIT/GPL");
     const SocketFilter proprietary = loaded("info_prop", filters::pass, "Proprietary");
@@ -140,7 +140,7 @@ TEST_CASE("info gpl_compatible follows the license") {
 }
 
 TEST_CASE("info id is listed in loaded_programs") {
-    REQUIRE_KERNEL(4, 13, "BPF_PROG_GET_NEXT_ID");
+    REQUIRE_FEATURE(object_ids);
     const SocketFilter filter = loaded("info_listed", filters::drop_all);
     const ProgramInfo info = info_of(filter);
     const auto programs = loaded_programs();
@@ -162,7 +162,7 @@ TEST_CASE("info id is listed in loaded_programs") {
 }
 
 TEST_CASE("info run statistics") {
-    REQUIRE_KERNEL(5, 8, "BPF_ENABLE_STATS");
+    REQUIRE_FEATURE(enable_stats);
     const SocketFilter filter = loaded("info_stats", filters::pass);
     auto stats = enable_stats();
     INFO((stats ? std::string() : stats.error().message()));
@@ -231,7 +231,7 @@ bool statistics_on_anywhere() {
 }  // namespace
 
 TEST_CASE("info run statistics stop with the guard") {
-    REQUIRE_KERNEL(5, 8, "BPF_ENABLE_STATS");
+    REQUIRE_FEATURE(enable_stats);
     const SocketFilter filter = loaded("info_guard", filters::pass);
     auto pair = unix_dgram_pair();
     REQUIRE(filter.attach(pair.receiver.get()).has_value());
@@ -264,7 +264,7 @@ TEST_CASE("info run statistics stop with the guard") {
 }
 
 TEST_CASE("info fd reopens the program by id") {
-    REQUIRE_KERNEL(4, 13, "BPF_PROG_GET_FD_BY_ID");
+    REQUIRE_FEATURE(object_ids);
     const SocketFilter filter = loaded("info_reopen", filters::trim_tail<1>);
     const ProgramInfo info = info_of(filter);
     auto reopened = info.fd();
@@ -286,7 +286,7 @@ TEST_CASE("info fd reopens the program by id") {
 }
 
 TEST_CASE("info of something that is not a program") {
-    REQUIRE_KERNEL(4, 13, "BPF_OBJ_GET_INFO_BY_FD");
+    REQUIRE_FEATURE(object_ids);
     auto pair = unix_dgram_pair();
     const auto info = ProgramInfo::from_fd(pair.sender.get());
     REQUIRE_FALSE(info.has_value());
@@ -303,7 +303,7 @@ TEST_CASE("info of something that is not a program") {
 }
 
 TEST_CASE("info of a map fd") {
-    REQUIRE_KERNEL(4, 13, "BPF_OBJ_GET_INFO_BY_FD");
+    REQUIRE_FEATURE(object_ids);
     TempBpffs bpffs;
     const std::string map_path = bpffs / "not_a_program";
     REQUIRE(run("bpftool map create " + map_path + " type array key 4 value 4 entries 1 name m") == 0);

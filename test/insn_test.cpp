@@ -71,7 +71,7 @@ TEST_CASE("insn encodings") {
 }
 
 TEST_CASE("insn classes run by the kernel") {
-    REQUIRE_KERNEL(5, 1, "BPF_JMP32");
+    REQUIRE_FEATURE(jmp32);
     // Exercises ALU64/ALU32, stack store and load, 64-bit immediates, LD_ABS/LD_IND, JMP/JMP32, a helper
     // call and EXIT, and returns a value only a correct encoding of each yields.
     constexpr auto everything = program(
@@ -105,7 +105,7 @@ TEST_CASE("insn classes run by the kernel") {
 }
 
 TEST_CASE("insn register forms run by the kernel") {
-    REQUIRE_KERNEL(5, 1, "BPF_JMP32");
+    REQUIRE_FEATURE(jmp32);
     // The register-source ALU, MOV and jump forms, more ALU operations and JA. Every check either skips a
     // penalty (a distinct bit added to r9) or, for a jump that must not be taken, falls through to a JA
     // over it: the result is 27 only when every instruction does what its builder says.
@@ -150,7 +150,7 @@ TEST_CASE("insn register forms run by the kernel") {
 }
 
 TEST_CASE("counting filter with a map") {
-    REQUIRE_KERNEL(4, 4, "BPF_OBJ_GET of a pinned map");
+    REQUIRE_FEATURE(pins);
     sockfilter_test::TempBpffs bpffs;
     const std::string map_path = bpffs / "counter";
     REQUIRE(sockfilter_test::run("bpftool map create " + map_path + " type array key 4 value 8 entries 1 name counter") == 0);

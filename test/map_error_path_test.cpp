@@ -29,7 +29,7 @@ Map created_map(std::string_view name) {
 }  // namespace
 
 TEST_CASE("map error path loaded_maps skips a map that vanishes mid-walk") {
-    REQUIRE_KERNEL(4, 13, "BPF_MAP_GET_NEXT_ID");
+    REQUIRE_FEATURE(object_ids);
     fake::Scope scope;
     const Map ours = created_map("vanishing");
     const auto our_info = ours.info();
@@ -63,7 +63,7 @@ TEST_CASE("map error path loaded_maps skips a map that vanishes mid-walk") {
 }
 
 TEST_CASE("map error path keys reports a failure midway") {
-    REQUIRE_KERNEL(4, 12, "BPF_MAP_GET_NEXT_KEY with no key");
+    REQUIRE_FEATURE(next_key_from_start);
     fake::Scope scope;
     Map map = created_map("walked");
     const std::uint64_t value = 1;
@@ -76,7 +76,7 @@ TEST_CASE("map error path keys reports a failure midway") {
 }
 
 TEST_CASE("map error path size mismatches never reach the kernel") {
-    REQUIRE_KERNEL(3, 19, "hash maps");
+    REQUIRE_FEATURE(maps);
     fake::Scope scope;
     Map map = created_map("sizes");
     fake::reset();

@@ -37,7 +37,7 @@ std::string tag_shown_by_bpftool(const std::string& path) {
 }  // namespace
 
 TEST_CASE("object program tags match libbpf") {
-    REQUIRE_KERNEL(5, 2, "global data");
+    REQUIRE_FEATURE(global_data);
     for (const auto& stem : conforming_objects) {
         INFO("object " << stem);
         const TempBpffs bpffs;
@@ -60,7 +60,7 @@ TEST_CASE("object program tags match libbpf") {
 }
 
 TEST_CASE("object maps are read by bpftool") {
-    REQUIRE_KERNEL(5, 2, "global data");
+    REQUIRE_FEATURE(global_data);
     for (const auto& stem : conforming_objects) {
         INFO("object " << stem);
         Object object = loaded_object(stem);

@@ -68,7 +68,7 @@ std::uint32_t btf_id_of(const SocketFilter& filter) {
 }  // namespace
 
 TEST_CASE("object error path BTF refused falls back to no BTF") {
-    REQUIRE_KERNEL(5, 2, "global data");
+    REQUIRE_FEATURE(global_data);
     fake::Scope scope;
     {
         // Refused twice: the first load and the retry with a log. The object loads without BTF.
@@ -108,7 +108,7 @@ TEST_CASE("object error path BTF refused falls back to no BTF") {
 }
 
 TEST_CASE("object error path a map create failing midway leaves no map") {
-    REQUIRE_KERNEL(5, 2, "global data");
+    REQUIRE_FEATURE(global_data);
     fake::Scope scope;
     {
         // port_filter's maps are its global data sections, created without BTF types: one attempt each.
@@ -162,7 +162,7 @@ TEST_CASE("object error path a map create failing midway leaves no map") {
 }
 
 TEST_CASE("object error path map BTF types refused are retried without") {
-    REQUIRE_KERNEL(5, 2, "BTF-typed maps");
+    REQUIRE_FEATURE(global_data);
     fake::Scope scope;
     Object object = opened_object("proto_count");
     const auto map_count = static_cast<int>(object.map_specs().size());
@@ -179,7 +179,7 @@ TEST_CASE("object error path map BTF types refused are retried without") {
 }
 
 TEST_CASE("object error path global data write or freeze failing leaves no map") {
-    REQUIRE_KERNEL(5, 2, "global data and BPF_MAP_FREEZE");
+    REQUIRE_FEATURE(global_data);
     fake::Scope scope;
     for (const int command : {BPF_MAP_UPDATE_ELEM, BPF_MAP_FREEZE}) {
         fake::reset();
@@ -207,7 +207,7 @@ TEST_CASE("object error path global data write or freeze failing leaves no map")
 }
 
 TEST_CASE("object error path pins made by a failed load are removed") {
-    REQUIRE_KERNEL(5, 2, "global data");
+    REQUIRE_FEATURE(global_data);
     fake::Scope scope;
     const TempBpffs bpffs;
     const ObjectOptions options{.pin_directory = bpffs.path()};
@@ -300,7 +300,7 @@ TEST_CASE("object error path pins made by a failed load are removed") {
 }
 
 TEST_CASE("object error path a failing dup when taking a program") {
-    REQUIRE_KERNEL(5, 2, "BTF func info");
+    REQUIRE_FEATURE(global_data);
     fake::Scope scope;
     const Object object = loaded_object("proto_count");
     REQUIRE(object.btf_loaded());
@@ -324,7 +324,7 @@ TEST_CASE("object error path a failing dup when taking a program") {
 }
 
 TEST_CASE("object error path a failing dup in take_map keeps the map") {
-    REQUIRE_KERNEL(4, 18, "BTF-defined maps");
+    REQUIRE_FEATURE(btf);
     fake::Scope scope;
     Object object = loaded_object("proto_count");
     const auto id = object.map("proto_bytes")->get().info()->id();

@@ -71,7 +71,7 @@ const ObjectMapSpec* spec_of(const Object& object, std::string_view name) {
 }  // namespace
 
 TEST_CASE("object counts bytes per protocol on a veth") {
-    REQUIRE_KERNEL(4, 18, "BTF-defined maps");
+    REQUIRE_FEATURE(btf);
     NetnsScope netns;
     const Veth veth = make_veth();
     Object object = loaded_object("proto_count");
@@ -95,7 +95,7 @@ TEST_CASE("object counts bytes per protocol on a veth") {
 }
 
 TEST_CASE("object legacy maps section counts flows") {
-    REQUIRE_KERNEL(4, 4, "socket filters with maps");
+    REQUIRE_FEATURE(maps);
     Object object = loaded_object("flow_count_legacy");
     const ObjectMapSpec* spec = spec_of(object, "flows");
     REQUIRE(spec != nullptr);
@@ -118,7 +118,7 @@ TEST_CASE("object legacy maps section counts flows") {
 }
 
 TEST_CASE("object globals configure a filter before load") {
-    REQUIRE_KERNEL(5, 2, "global data");
+    REQUIRE_FEATURE(global_data);
     NetnsScope netns;
     const UdpReceiver accepted = udp_receiver();
     const UdpReceiver other = udp_receiver();
@@ -158,7 +158,7 @@ TEST_CASE("object globals configure a filter before load") {
 }
 
 TEST_CASE("object data section initial values and set_global checks") {
-    REQUIRE_KERNEL(5, 2, "global data");
+    REQUIRE_FEATURE(global_data);
     Object object = opened_object("port_filter");
     REQUIRE(object.set_global("accept_port", std::uint16_t{4242}));
     REQUIRE(object.set_global("verdict_len", std::uint32_t{12}));  // keep 12 bytes: UDP header + 4 payload bytes
@@ -184,7 +184,7 @@ TEST_CASE("object data section initial values and set_global checks") {
 }
 
 TEST_CASE("object subprograms are appended and called") {
-    REQUIRE_KERNEL(4, 16, "bpf-to-bpf calls");
+    REQUIRE_FEATURE(bpf_to_bpf_calls);
     Object object = loaded_object("subprograms");
     std::vector<std::string> names;
     for (const auto& program : object.programs()) names.push_back(program.name + " in " + program.section);
@@ -199,13 +199,13 @@ TEST_CASE("object subprograms are appended and called") {
 }
 
 TEST_CASE("object callback addresses are relocated") {
-    REQUIRE_KERNEL(5, 17, "bpf_loop");
+    REQUIRE_FEATURE(bpf_loop);
     Object object = loaded_object("callbacks");
     CHECK(run_on(loaded_program(object, "loop_sum"), std::string(100, 'c')) == 85 * 86 / 2);
 }
 
 TEST_CASE("object per-cpu counter sums to the packets sent") {
-    REQUIRE_KERNEL(4, 6, "per-CPU arrays");
+    REQUIRE_FEATURE(percpu_maps);
     Object object = loaded_object("percpu_count");
     const SocketFilter filter = loaded_program(object, "count_percpu");
     NetnsScope netns;
@@ -221,7 +221,7 @@ TEST_CASE("object per-cpu counter sums to the packets sent") {
 }
 
 TEST_CASE("object pinned maps are reused by name") {
-    REQUIRE_KERNEL(4, 18, "BTF-defined maps");
+    REQUIRE_FEATURE(btf);
     const TempBpffs bpffs;
     const ObjectOptions options{.pin_directory = bpffs.path()};
     std::uint32_t first_id = 0;
@@ -253,7 +253,7 @@ TEST_CASE("object pinned maps are reused by name") {
 }
 
 TEST_CASE("object incompatible pinned map is refused") {
-    REQUIRE_KERNEL(4, 18, "BTF-defined maps");
+    REQUIRE_FEATURE(btf);
     const TempBpffs bpffs;
     const ObjectOptions options{.pin_directory = bpffs.path()};
     Object first = loaded_object("pinned_maps", options);
@@ -274,7 +274,7 @@ TEST_CASE("object incompatible pinned map is refused") {
 }
 
 TEST_CASE("object verifier error shows the C source line") {
-    REQUIRE_KERNEL(5, 0, "BTF line info");
+    REQUIRE_FEATURE(btf_func_line_info);
     Object object = loaded_object("verifier_reject");
     CHECK(object.btf_loaded());
     CHECK(object.btf_error() == nullptr);
@@ -296,7 +296,7 @@ TEST_CASE("object verifier error shows the C source line") {
 }
 
 TEST_CASE("object sections of other program types") {
-    REQUIRE_KERNEL(4, 4, "socket filters");
+    REQUIRE_FEATURE(socket_filter_programs);
     Object object = opened_object("other_section");
     REQUIRE(object.programs().size() == 3);
     CHECK(object.programs()[0].name == "plain_socket");
@@ -331,7 +331,7 @@ TEST_CASE("object sections of other program types") {
 }
 
 TEST_CASE("object from bytes in memory outlived by its programs") {
-    REQUIRE_KERNEL(5, 2, "global data");
+    REQUIRE_FEATURE(global_data);
     std::ifstream file(object_path("port_filter"), std::ios::binary);
     const std::vector<char> chars((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
     REQUIRE(!chars.empty());
@@ -354,7 +354,7 @@ TEST_CASE("object from bytes in memory outlived by its programs") {
 }
 
 TEST_CASE("object ring buffer records arrive in order") {
-    REQUIRE_KERNEL(5, 8, "ring buffers");
+    REQUIRE_FEATURE(ring_buffers);
     Object object = loaded_object("ring_records");
     const SocketFilter filter = loaded_program(object, "emit_record");
     auto ring = RingBuf::create(taken_map(object, "records"));

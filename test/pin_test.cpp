@@ -70,7 +70,7 @@ bool contains(std::string_view text, std::string_view part) { return text.find(p
 }  // namespace
 
 TEST_CASE("pin from_pin and unpin lifecycle") {
-    REQUIRE_KERNEL(4, 13, "BPF_OBJ_PIN and program ids");
+    REQUIRE_FEATURE(object_ids);
     TempBpffs bpffs;
     const std::string path = bpffs / "trim2";
     SocketFilter original = loaded("pin_trim2", filters::trim_tail<2>);
@@ -133,7 +133,7 @@ TEST_CASE("pin from_pin and unpin lifecycle") {
 }
 
 TEST_CASE("pin twice from one object") {
-    REQUIRE_KERNEL(4, 4, "BPF_OBJ_PIN");
+    REQUIRE_FEATURE(pins);
     TempBpffs bpffs;
     SocketFilter filter = loaded("pin_twice", filters::pass);
     REQUIRE(filter.pin(bpffs / "first").has_value());
@@ -158,7 +158,7 @@ TEST_CASE("pin before load") {
 }
 
 TEST_CASE("pin outside bpffs") {
-    REQUIRE_KERNEL(4, 4, "BPF_OBJ_PIN");
+    REQUIRE_FEATURE(pins);
     TempDir dir;
     SocketFilter filter = loaded("pin_nobpffs", filters::pass);
     const auto pinned = filter.pin(dir / "p");
@@ -179,7 +179,7 @@ TEST_CASE("pin outside bpffs") {
 }
 
 TEST_CASE("pin on an existing path") {
-    REQUIRE_KERNEL(4, 13, "BPF_OBJ_PIN and program ids");
+    REQUIRE_FEATURE(object_ids);
     TempBpffs bpffs;
     const std::string path = bpffs / "taken";
     SocketFilter first = loaded("pin_first", filters::pass);
@@ -218,7 +218,7 @@ TEST_CASE("pin on an existing path") {
 }
 
 TEST_CASE("pin with a missing parent") {
-    REQUIRE_KERNEL(4, 4, "BPF_OBJ_PIN");
+    REQUIRE_FEATURE(pins);
     TempBpffs bpffs;
     SocketFilter filter = loaded("pin_noparent", filters::pass);
     const auto pinned = filter.pin(bpffs / "missing/p");
@@ -231,7 +231,7 @@ TEST_CASE("pin with a missing parent") {
 }
 
 TEST_CASE("pin path with a NUL byte") {
-    REQUIRE_KERNEL(4, 4, "BPF_OBJ_PIN");
+    REQUIRE_FEATURE(pins);
     TempBpffs bpffs;
     SocketFilter filter = loaded("pin_nul", filters::pass);
     const std::string with_nul = bpffs / std::string("a\0b", 3);
@@ -256,7 +256,7 @@ TEST_CASE("pin path with a NUL byte") {
 }
 
 TEST_CASE("from_pin on a map") {
-    REQUIRE_KERNEL(4, 4, "BPF_OBJ_GET");
+    REQUIRE_FEATURE(pins);
     TempBpffs bpffs;
     const std::string path = bpffs / "map";
     const auto created = output_of("bpftool map create " + path + " type array key 4 value 4 entries 1 name m 2>&1");
@@ -280,7 +280,7 @@ TEST_CASE("from_pin on a map") {
 }
 
 TEST_CASE("from_pin on another program type") {
-    REQUIRE_KERNEL(4, 13, "BPF_OBJ_PIN and program info");
+    REQUIRE_FEATURE(object_ids);
     TempBpffs bpffs;
     const std::string path = bpffs / "cgroup_skb";
     using namespace sockfilter::insn;
@@ -309,7 +309,7 @@ TEST_CASE("from_pin on another program type") {
 }
 
 TEST_CASE("from_pin on a missing path") {
-    REQUIRE_KERNEL(4, 4, "BPF_OBJ_GET");
+    REQUIRE_FEATURE(pins);
     TempBpffs bpffs;
     const auto opened = SocketFilter::from_pin(bpffs / "nothing");
     REQUIRE_FALSE(opened.has_value());
@@ -324,7 +324,7 @@ TEST_CASE("from_pin on a missing path") {
 }
 
 TEST_CASE("bpftool agrees with the pin") {
-    REQUIRE_KERNEL(4, 13, "BPF_OBJ_PIN and program ids");
+    REQUIRE_FEATURE(object_ids);
     TempBpffs bpffs;
     const std::string path = bpffs / "shown";
     SocketFilter filter = loaded("pin_bpftool", filters::drop_all);

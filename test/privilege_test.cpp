@@ -162,13 +162,13 @@ TEST_CASE("privilege load as nobody") {
 
 TEST_CASE("privilege load without CAP_BPF and CAP_SYS_ADMIN") {
     SKIP_UNLESS(reason_to_skip());
-    SKIP_UNLESS(kernel_older_than(5, 8, "CAP_BPF"));
+    SKIP_WITHOUT_FEATURE(cap_bpf);
     refused_load(drop_bpf_capabilities);
 }
 
 TEST_CASE("privilege walking programs and stats as nobody") {
     SKIP_UNLESS(reason_to_skip());
-    SKIP_UNLESS(kernel_older_than(5, 8, "BPF_ENABLE_STATS"));
+    SKIP_WITHOUT_FEATURE(enable_stats);
     const ChildReport report = run_in_child(become_nobody, [] {
         std::string out;
         const auto programs = loaded_programs();
@@ -351,7 +351,7 @@ std::vector<Expected> without_capabilities(std::vector<Expected> pins) {
 
 TEST_CASE("privilege every operation as nobody") {
     SKIP_UNLESS(reason_to_skip());
-    SKIP_UNLESS(kernel_older_than(5, 8, "CAP_BPF and BPF_ENABLE_STATS"));
+    SKIP_WITHOUT_FEATURE(cap_bpf);  // and BPF_ENABLE_STATS, the same release
     // root's pins are mode 0600: nobody may not open them.
     every_operation_as(become_nobody, without_capabilities({{"from_pin", eacces, {"BPF_OBJ_GET", "may not read"}},
                                                             {"map from_pin", eacces, {"BPF_OBJ_GET", "may not read"}}}));
@@ -359,7 +359,7 @@ TEST_CASE("privilege every operation as nobody") {
 
 TEST_CASE("privilege every operation without CAP_BPF CAP_SYS_ADMIN and CAP_NET_ADMIN") {
     SKIP_UNLESS(reason_to_skip());
-    SKIP_UNLESS(kernel_older_than(5, 8, "CAP_BPF and BPF_ENABLE_STATS"));
+    SKIP_WITHOUT_FEATURE(cap_bpf);  // and BPF_ENABLE_STATS, the same release
     // Still uid 0 (with CAP_DAC_OVERRIDE): pins are files, and file permissions let root in.
     every_operation_as(drop_bpf_capabilities, without_capabilities({{"from_pin", "ok"}, {"map from_pin", "ok"}}));
 }

@@ -105,7 +105,7 @@ TEST_CASE("owned fd try_clone") {
 }
 
 TEST_CASE("program fd move release and clone") {
-    REQUIRE_KERNEL(4, 13, "program ids");
+    REQUIRE_FEATURE(object_ids);
     SocketFilter filter = loaded("pfd_clone", filters::pass);
     const auto fd = filter.fd();
     REQUIRE(fd.has_value());
@@ -167,7 +167,7 @@ TEST_CASE("program fd try_clone of an empty fd") {
 }
 
 TEST_CASE("program fds stay above 2 with standard streams closed") {
-    REQUIRE_KERNEL(4, 13, "program ids");
+    REQUIRE_FEATURE(object_ids);
     TempBpffs bpffs;
     const std::string pin_path = bpffs / "low";
     int pipe_fds[2];

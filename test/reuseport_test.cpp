@@ -88,7 +88,7 @@ constexpr int hashed = 32;   // sent while the kernel hashes: all on one socket 
 }  // namespace
 
 TEST_CASE("tcp group steered by the program") {
-    REQUIRE_KERNEL(5, 3, "SO_DETACH_REUSEPORT_BPF");
+    REQUIRE_FEATURE(so_detach_reuseport_bpf);
     NetnsScope netns;
     const auto first = tcp_listener(true);
     const auto second = tcp_listener(true, first.port);
@@ -128,7 +128,7 @@ TEST_CASE("tcp group steered by the program") {
 }
 
 TEST_CASE("udp group steered by the program") {
-    REQUIRE_KERNEL(5, 3, "SO_DETACH_REUSEPORT_BPF");
+    REQUIRE_FEATURE(so_detach_reuseport_bpf);
     NetnsScope netns;
     const auto first = udp_reuseport_receiver(0);
     const auto second = udp_reuseport_receiver(first.port);
@@ -168,7 +168,7 @@ TEST_CASE("udp group steered by the program") {
 }
 
 TEST_CASE("attach without SO_REUSEPORT is refused") {
-    REQUIRE_KERNEL(5, 3, "SO_DETACH_REUSEPORT_BPF");
+    REQUIRE_FEATURE(so_detach_reuseport_bpf);
     NetnsScope netns;
     const auto select_second = loaded<ReusePortSocketFilter>("select_second", filters::return_constant<1>);
     const auto tcp = tcp_listener(false);
@@ -201,7 +201,7 @@ TEST_CASE("attach without SO_REUSEPORT is refused") {
 }
 
 TEST_CASE("socket filter and reuseport slots are independent") {
-    REQUIRE_KERNEL(5, 3, "SO_DETACH_REUSEPORT_BPF");
+    REQUIRE_FEATURE(so_detach_reuseport_bpf);
     NetnsScope netns;
     const auto first = udp_reuseport_receiver(0);
     const auto second = udp_reuseport_receiver(first.port);

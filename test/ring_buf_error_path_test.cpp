@@ -39,7 +39,7 @@ int bpf_map_mappings() {
 }  // namespace
 
 TEST_CASE("ring_buf error path maps twice and unmaps both") {
-    REQUIRE_KERNEL(5, 8, "BPF_MAP_TYPE_RINGBUF");
+    REQUIRE_FEATURE(ring_buffers);
     fake::Scope scope;
     const int before = bpf_map_mappings();
     {
@@ -54,7 +54,7 @@ TEST_CASE("ring_buf error path maps twice and unmaps both") {
 }
 
 TEST_CASE("ring_buf error path the consumer page cannot be mapped") {
-    REQUIRE_KERNEL(5, 8, "BPF_MAP_TYPE_RINGBUF");
+    REQUIRE_FEATURE(ring_buffers);
     fake::Scope scope;
     fake::fail_mmap(ENOMEM);
     const auto ring = RingBuf::create(ring_map());
@@ -67,7 +67,7 @@ TEST_CASE("ring_buf error path the consumer page cannot be mapped") {
 }
 
 TEST_CASE("ring_buf error path the data area cannot be mapped and the consumer page is unmapped") {
-    REQUIRE_KERNEL(5, 8, "BPF_MAP_TYPE_RINGBUF");
+    REQUIRE_FEATURE(ring_buffers);
     fake::Scope scope;
     const int before = bpf_map_mappings();
     fake::fail_mmap(EPERM, 1, 1);  // the first mmap succeeds, the second fails
@@ -82,7 +82,7 @@ TEST_CASE("ring_buf error path the data area cannot be mapped and the consumer p
 }
 
 TEST_CASE("ring_buf error path no epoll fd and both mappings are unmapped") {
-    REQUIRE_KERNEL(5, 8, "BPF_MAP_TYPE_RINGBUF");
+    REQUIRE_FEATURE(ring_buffers);
     fake::Scope scope;
     const int before = bpf_map_mappings();
     fake::fail_epoll_create(EMFILE);

@@ -163,7 +163,7 @@ void expect_sequence(RingBuf& ring, std::uint32_t first, std::uint32_t count) {
 }  // namespace
 
 TEST_CASE("ring_buf records from a socket filter arrive in order") {
-    REQUIRE_KERNEL(5, 8, "BPF_MAP_TYPE_RINGBUF");
+    REQUIRE_FEATURE(ring_buffers);
     NetnsScope netns;
     RingBuf ring = ring_of(ring_map(1));
     CHECK(ring.capacity() == 4096);
@@ -180,7 +180,7 @@ TEST_CASE("ring_buf records from a socket filter arrive in order") {
 }
 
 TEST_CASE("ring_buf poll times out with nothing written and returns what arrives") {
-    REQUIRE_KERNEL(5, 8, "BPF_MAP_TYPE_RINGBUF");
+    REQUIRE_FEATURE(ring_buffers);
     NetnsScope netns;
     RingBuf ring = ring_of(ring_map(1));
     CHECK((fcntl(ring.epoll_fd(), F_GETFD) & FD_CLOEXEC) != 0);
@@ -222,7 +222,7 @@ TEST_CASE("ring_buf poll times out with nothing written and returns what arrives
 }
 
 TEST_CASE("ring_buf records that wrap around the end of the data area") {
-    REQUIRE_KERNEL(5, 8, "BPF_MAP_TYPE_RINGBUF");
+    REQUIRE_FEATURE(ring_buffers);
     NetnsScope netns;
     RingBuf ring = ring_of(ring_map(1));
     const Link link = linked(ring);
@@ -237,7 +237,7 @@ TEST_CASE("ring_buf records that wrap around the end of the data area") {
 }
 
 TEST_CASE("ring_buf discarded records are skipped") {
-    REQUIRE_KERNEL(5, 8, "BPF_MAP_TYPE_RINGBUF");
+    REQUIRE_FEATURE(ring_buffers);
     NetnsScope netns;
     RingBuf ring = ring_of(ring_map(1));
     const auto code = discard_odd_filter(ring.fd());
@@ -262,7 +262,7 @@ TEST_CASE("ring_buf discarded records are skipped") {
 }
 
 TEST_CASE("ring_buf callback stopping early leaves the rest for the next consume") {
-    REQUIRE_KERNEL(5, 8, "BPF_MAP_TYPE_RINGBUF");
+    REQUIRE_FEATURE(ring_buffers);
     NetnsScope netns;
     RingBuf ring = ring_of(ring_map(1));
     const Link link = linked(ring);
@@ -283,7 +283,7 @@ TEST_CASE("ring_buf callback stopping early leaves the rest for the next consume
 }
 
 TEST_CASE("ring_buf concurrent producers keep each sender's order") {
-    REQUIRE_KERNEL(5, 8, "BPF_MAP_TYPE_RINGBUF");
+    REQUIRE_FEATURE(ring_buffers);
     NetnsScope netns;
     RingBuf ring = ring_of(ring_map(64));  // 256 KiB: room for every record even if the consumer stalls
     constexpr std::uint32_t per_sender = 3000;
@@ -348,7 +348,7 @@ TEST_CASE("ring_buf concurrent producers keep each sender's order") {
 }
 
 TEST_CASE("ring_buf refuses a map of another type") {
-    REQUIRE_KERNEL(5, 8, "BPF_MAP_TYPE_RINGBUF");
+    REQUIRE_FEATURE(ring_buffers);
     auto array = RingBuf::create(
         created_map({.type = BPF_MAP_TYPE_ARRAY, .key_size = 4, .value_size = 8, .max_entries = 1, .name = "not_a_ring"}));
     REQUIRE_FALSE(array.has_value());
@@ -358,7 +358,7 @@ TEST_CASE("ring_buf refuses a map of another type") {
 }
 
 TEST_CASE("ring_buf move and into_map") {
-    REQUIRE_KERNEL(5, 8, "BPF_MAP_TYPE_RINGBUF");
+    REQUIRE_FEATURE(ring_buffers);
     RingBuf ring = ring_of(ring_map(2));
     const int map_fd = ring.fd();
     RingBuf moved(std::move(ring));

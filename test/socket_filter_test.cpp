@@ -27,7 +27,7 @@ std::uint64_t run_count(const Program& program) {
 }  // namespace
 
 TEST_CASE("pass") {
-    REQUIRE_KERNEL(5, 8, "BPF_ENABLE_STATS (to see the filter run)");
+    REQUIRE_FEATURE(enable_stats);
     NetnsScope netns;
     // A pass filter delivers what no filter would: count its runs, so a no-op attach cannot pass.
     const auto stats = enable_stats();
@@ -55,7 +55,7 @@ TEST_CASE("pass") {
 }
 
 TEST_CASE("trim and detach") {
-    REQUIRE_KERNEL(3, 19, "SO_ATTACH_BPF");
+    REQUIRE_FEATURE(so_attach_bpf);
     NetnsScope netns;
     // On UDP the filter sees the 8-byte UDP header too: skb->len - 4 keeps all but the last 4 payload bytes.
     const SocketFilter filter = loaded("trim4", filters::trim_tail<4>);
@@ -71,7 +71,7 @@ TEST_CASE("trim and detach") {
 }
 
 TEST_CASE("drop by content") {
-    REQUIRE_KERNEL(3, 19, "SO_ATTACH_BPF");
+    REQUIRE_FEATURE(so_attach_bpf);
     NetnsScope netns;
     // Offset 8: the first payload byte after the UDP header, in a UDP socket's view of the packet.
     const SocketFilter filter = loaded("drop_x", filters::drop_if_byte<8, 'X'>);
@@ -85,7 +85,7 @@ TEST_CASE("drop by content") {
 }
 
 TEST_CASE("replace unload destroy detach") {
-    REQUIRE_KERNEL(3, 19, "SO_ATTACH_BPF");
+    REQUIRE_FEATURE(so_attach_bpf);
     NetnsScope netns;
     auto receiver = udp_receiver();
     auto sender = udp_sender();
@@ -133,7 +133,7 @@ private:
 }  // namespace
 
 TEST_CASE("attach and detach through native_handle") {
-    REQUIRE_KERNEL(3, 19, "SO_ATTACH_BPF");
+    REQUIRE_FEATURE(so_attach_bpf);
     const SocketFilter filter = loaded("drop_all", filters::drop_all);
     auto pair = unix_dgram_pair();
     const WrappedSocket receiver(std::move(pair.receiver));
@@ -149,7 +149,7 @@ TEST_CASE("attach and detach through native_handle") {
 }
 
 TEST_CASE("attach to something that is not a socket") {
-    REQUIRE_KERNEL(3, 19, "SO_ATTACH_BPF");
+    REQUIRE_FEATURE(so_attach_bpf);
     const SocketFilter filter = loaded("pass", filters::pass);
     int pipe_fds[2];
     REQUIRE(pipe2(pipe_fds, O_CLOEXEC) == 0);
@@ -167,7 +167,7 @@ TEST_CASE("attach to something that is not a socket") {
 
 TEST_CASE("attach before load and the defaults") {
     static_assert(SocketFilter::PROGRAM_TYPE == BPF_PROG_TYPE_SOCKET_FILTER);
-    REQUIRE_KERNEL(5, 1, "bpf_prog_info.gpl_compatible");
+    REQUIRE_FEATURE(gpl_compatible_info);
     auto created_filter = SocketFilter::create("defaults", filters::pass);  // no license given: "GPL"
     INFO(message_of(created_filter));
     REQUIRE(created_filter.has_value());

@@ -40,7 +40,7 @@ bpf_prog_info info_of(int fd) {
 }  // namespace
 
 TEST_CASE("sys commands on their own") {
-    REQUIRE_KERNEL(5, 8, "BPF_ENABLE_STATS");
+    REQUIRE_FEATURE(enable_stats);
     const ProgramFd program = load_pass();
     CHECK(program.get() >= 3);
     CHECK((fcntl(program.get(), F_GETFD) & FD_CLOEXEC) != 0);
@@ -96,7 +96,7 @@ TEST_CASE("sys commands on their own") {
 }
 
 TEST_CASE("sys prog_load keeps the log in the caller's buffer") {
-    REQUIRE_KERNEL(3, 19, "BPF_PROG_TYPE_SOCKET_FILTER");
+    REQUIRE_FEATURE(socket_filter_programs);
     // r0 is never set: the verifier refuses, and says so in the buffer it was given.
     constexpr auto no_return_value = sockfilter::insn::program(sockfilter::insn::exit());
     std::array<char, 4096> log{};

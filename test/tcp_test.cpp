@@ -95,7 +95,7 @@ bool wait_until_acknowledged(int fd, std::chrono::milliseconds budget) {
 }  // namespace
 
 TEST_CASE("drop_all on an accepted socket holds data back until detach") {
-    REQUIRE_KERNEL(3, 19, "SO_ATTACH_BPF");
+    REQUIRE_FEATURE(so_attach_bpf);
     NetnsScope netns;
     const SocketFilter drop = loaded("drop_all", filters::drop_all);
     const auto [listener, client, server] = connection_filtered_by(drop);
@@ -132,7 +132,7 @@ TEST_CASE("drop_all on an accepted socket holds data back until detach") {
 }
 
 TEST_CASE("drop_all on a listener holds the handshake back until detach") {
-    REQUIRE_KERNEL(3, 19, "SO_ATTACH_BPF");
+    REQUIRE_FEATURE(so_attach_bpf);
     NetnsScope netns;
     const auto listener = tcp_listener();
     const SocketFilter drop = loaded("drop_all", filters::drop_all);
@@ -173,7 +173,7 @@ TEST_CASE("drop_all on a listener holds the handshake back until detach") {
 }
 
 TEST_CASE("pass on a tcp socket delivers the whole stream") {
-    REQUIRE_KERNEL(5, 8, "BPF_ENABLE_STATS");
+    REQUIRE_FEATURE(enable_stats);
     NetnsScope netns;
     const auto stats = enable_stats();
     INFO((stats ? std::string() : stats.error().message()));

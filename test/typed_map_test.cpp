@@ -42,7 +42,7 @@ void count_packets(const Map& map, int count) {
 }  // namespace
 
 TEST_CASE("typed array counts packets from a socket filter") {
-    REQUIRE_KERNEL(4, 4, "socket filters with maps");
+    REQUIRE_FEATURE(maps);
     auto counts = view_of<Array<std::uint64_t>>(
         created_map({.type = BPF_MAP_TYPE_ARRAY, .key_size = 4, .value_size = 8, .max_entries = 2, .name = "counts"}));
     CHECK(counts.size() == 2);
@@ -65,7 +65,7 @@ TEST_CASE("typed array counts packets from a socket filter") {
 }
 
 TEST_CASE("typed per-cpu array counts packets summed over CPUs") {
-    REQUIRE_KERNEL(4, 6, "per-CPU arrays");
+    REQUIRE_FEATURE(percpu_maps);
     auto counts = view_of<PerCpuArray<std::uint64_t>>(
         created_map({.type = BPF_MAP_TYPE_PERCPU_ARRAY, .key_size = 4, .value_size = 8, .max_entries = 1, .name = "pcpu"}));
     const auto cpus = possible_cpu_count();
@@ -90,7 +90,7 @@ TEST_CASE("typed per-cpu array counts packets summed over CPUs") {
 }
 
 TEST_CASE("typed per-cpu values narrower than 8 bytes") {
-    REQUIRE_KERNEL(4, 6, "per-CPU hash maps");
+    REQUIRE_FEATURE(percpu_maps);
     auto map = view_of<PerCpuHashMap<std::uint16_t, std::uint32_t>>(
         created_map({.type = BPF_MAP_TYPE_PERCPU_HASH, .key_size = 2, .value_size = 4, .max_entries = 4, .name = "narrow"}));
     const auto cpus = possible_cpu_count();
@@ -107,7 +107,7 @@ TEST_CASE("typed per-cpu values narrower than 8 bytes") {
 }
 
 TEST_CASE("typed hash map and lru hash map") {
-    REQUIRE_KERNEL(4, 10, "LRU hash maps");
+    REQUIRE_FEATURE(lru_hash_maps);
     struct Key {
         std::uint32_t address;
         std::uint16_t port;
@@ -145,7 +145,7 @@ TEST_CASE("typed hash map and lru hash map") {
 }
 
 TEST_CASE("typed views check the map type and sizes") {
-    REQUIRE_KERNEL(4, 6, "per-CPU arrays");
+    REQUIRE_FEATURE(percpu_maps);
     const auto wrong_value = Array<std::uint32_t>::from(
         created_map({.type = BPF_MAP_TYPE_ARRAY, .key_size = 4, .value_size = 8, .max_entries = 1, .name = "u64s"}));
     REQUIRE_FALSE(wrong_value.has_value());

@@ -58,7 +58,8 @@ struct ProgLoadRequest {
 [[nodiscard]] Result<std::uint32_t> obj_get_info_by_fd(int fd, std::span<std::byte> info);
 
 /// BPF_PROG_TEST_RUN (Linux 4.12; socket filters 4.16). Empty output spans are passed as NULL. On ENOSPC
-/// the Error's sizes_needed() holds the data/ctx sizes the kernel needed.
+/// the Error's sizes_needed() holds the data/ctx sizes the kernel needed. EINVAL with
+/// BPF_F_TEST_SKB_CHECKSUM_COMPLETE on a kernel before 6.11 is NotSupported, naming the version.
 [[nodiscard]] Result<TestRunResult> prog_test_run(int program_fd, const TestRunOptions& options);
 
 /// BPF_PROG_GET_NEXT_ID (Linux 4.13, CAP_SYS_ADMIN): the id after `start_id`; NotFound at the end.
@@ -121,7 +122,8 @@ struct MapCreateRequest {
 
 /// BPF_MAP_FREEZE (Linux 5.2): makes the map read-only for syscalls for good (programs may still write
 /// unless created with BPF_F_RDONLY_PROG). Errors: EPERM (already frozen, opened read-only, or no CAP_BPF /
-/// CAP_SYS_ADMIN), EBUSY (a writable mmap exists), ENOTSUPP (524) for types that cannot be frozen.
+/// CAP_SYS_ADMIN), EBUSY (already frozen on Linux 6.1, which answers EBUSY where 6.18 answers EPERM; or a
+/// writable mmap exists): both PermissionDenied; ENOTSUPP (524) for types that cannot be frozen.
 [[nodiscard]] Result<void> map_freeze(int map_fd);
 
 /// BPF_MAP_GET_NEXT_ID (Linux 4.13, CAP_SYS_ADMIN): the map id after `start_id`; NotFound at the end.

@@ -17,7 +17,7 @@ struct TestRunOptions {
     std::span<const std::byte> ctx_in{};   ///< a `struct __sk_buff` to start from (mark, priority, cb, …)
     std::span<std::byte> ctx_out{};        ///< receives the `struct __sk_buff` after the run
     std::uint32_t repeat = 1;              ///< runs in a row; duration is the mean (0 counts as 1)
-    std::uint32_t flags = 0;               ///< BPF_F_TEST_SKB_CHECKSUM_COMPLETE or 0
+    std::uint32_t flags = 0;               ///< BPF_F_TEST_SKB_CHECKSUM_COMPLETE (Linux 6.11; NotSupported before) or 0
 };
 
 /// What one BPF_PROG_TEST_RUN returned.

@@ -7,6 +7,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <linux/bpf.h>
@@ -15,8 +16,10 @@
 #include <array>
 #include <cerrno>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "syscall.hpp"
@@ -76,6 +79,7 @@ struct State {
     int dup_count = 0;
     int mmap_count = 0;
     int munmap_count = 0;
+    std::string release;  // pretend_kernel_release(); empty: the real one
 };
 
 State& state() noexcept {
@@ -127,6 +131,8 @@ int calls_seen() { return state().nth.seen; }
 bool nth_call_failed() { return state().nth.failed; }
 
 const std::vector<std::string>& calls_log() { return state().nth.log; }
+
+void pretend_kernel_release(std::string release) { state().release = std::move(release); }
 
 void reset() { state() = State{}; }
 
@@ -318,6 +324,14 @@ int epoll_add(int epoll_fd, int fd, unsigned int events) noexcept {
 int epoll_wait(int epoll_fd, epoll_event* events, int max_events, int timeout_ms) noexcept {
     if (const int injected = fake::nth_call(fake::EpollWait, [] { return std::string("epoll_wait"); })) return injected;
     return result_or_errno(::epoll_wait(epoll_fd, events, max_events, timeout_ms));
+}
+
+int kernel_release(char* buffer, std::size_t size) noexcept {
+    const std::string& pretended = sockfilter_test::fake::state().release;
+    utsname name{};
+    if (pretended.empty() && ::uname(&name) != 0) return -errno;
+    if (size > 0) std::snprintf(buffer, size, "%s", pretended.empty() ? name.release : pretended.c_str());
+    return 0;
 }
 
 int set_memlock_limit(unsigned long long value) noexcept {

@@ -74,7 +74,11 @@ bool nth_call_failed();
 /// "open(/proc/self/fdinfo/N)", "setsockopt(SO_ATTACH_BPF)", …
 const std::vector<std::string>& calls_log();
 
-/// Disarms everything and zeroes the counters.
+/// Makes the library's kernel_release() (uname) report `release`, e.g. "6.1.0"; empty: the real one.
+/// The library reads it only to explain a failure, so this never changes what reaches the kernel.
+void pretend_kernel_release(std::string release);
+
+/// Disarms everything and zeroes the counters (and forgets a pretended kernel release).
 void reset();
 
 /// reset() on construction and destruction, so a failed REQUIRE leaves nothing armed for the next case.

@@ -3,10 +3,9 @@
 
 #include <linux/capability.h>
 #include <sys/syscall.h>
-#include <sys/utsname.h>
 #include <unistd.h>
 
-#include <cstdio>
+#include "kernel_release.hpp"
 
 namespace sockfilter_test {
 
@@ -14,6 +13,10 @@ namespace {
 std::string& reason_storage() {
     static std::string reason;
     return reason;
+}
+
+std::string version_of(const KernelFeature& feature) {
+    return std::to_string(feature.major) + "." + std::to_string(feature.minor);
 }
 
 }  // namespace
@@ -33,15 +36,16 @@ std::string missing_privileges() {
     return "needs root (CAP_SYS_ADMIN and CAP_NET_ADMIN) to load programs, mount bpffs and create namespaces";
 }
 
-std::string kernel_older_than(int major, int minor, const std::string& feature) {
-    utsname name{};
-    int running_major = 0;
-    int running_minor = 0;
-    if (uname(&name) != 0 || std::sscanf(name.release, "%d.%d", &running_major, &running_minor) != 2) {
-        return "cannot read the kernel version";
-    }
-    if (running_major > major || (running_major == major && running_minor >= minor)) return {};
-    return feature + " needs Linux " + std::to_string(major) + "." + std::to_string(minor) + ", this is " + name.release;
+std::string kernel_lacks(const KernelFeature& feature) {
+    if (!sockfilter::detail::kernel_older_than(feature.major, feature.minor)) return {};
+    return std::string(feature.name) + " needs Linux " + version_of(feature) + ", this is " +
+           sockfilter::detail::kernel_release();
+}
+
+std::string kernel_has(const KernelFeature& feature) {
+    if (sockfilter::detail::kernel_older_than(feature.major, feature.minor)) return {};
+    return "checks the behaviour before " + std::string(feature.name) + " (Linux " + version_of(feature) +
+           "); this is " + sockfilter::detail::kernel_release();
 }
 
 }  // namespace sockfilter_test

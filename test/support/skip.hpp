@@ -3,6 +3,8 @@
 
 #include <string>
 
+#include "kernel_features.hpp"
+
 namespace sockfilter_test {
 
 /// Records that the running test case is skipped; test_main exits 77 (meson's "skipped") with the reason.
@@ -16,8 +18,12 @@ bool has_capability(unsigned capability);
 /// Empty when the process can load BPF programs and manage sockets/namespaces (root or CAP_BPF +
 /// CAP_NET_ADMIN + CAP_SYS_ADMIN); otherwise why not.
 std::string missing_privileges();
-/// Empty when the running kernel is at least major.minor; otherwise a reason naming `feature`.
-std::string kernel_older_than(int major, int minor, const std::string& feature);
+/// Empty when the running kernel is at least as new as the version that brought `feature`; otherwise a
+/// reason naming the feature, its version and the running kernel.
+std::string kernel_lacks(const KernelFeature& feature);
+/// Empty when the running kernel predates `feature`; otherwise a reason (for the tests of what the library
+/// does on older kernels).
+std::string kernel_has(const KernelFeature& feature);
 
 }  // namespace sockfilter_test
 
@@ -31,9 +37,17 @@ std::string kernel_older_than(int major, int minor, const std::string& feature);
         }                                                              \
     } while (false)
 
-/// The usual guard of a kernel test: privileges, then the kernel version that brought the feature.
-#define REQUIRE_KERNEL(major, minor, feature)                                              \
-    do {                                                                                   \
-        SKIP_UNLESS(::sockfilter_test::missing_privileges());                              \
-        SKIP_UNLESS(::sockfilter_test::kernel_older_than((major), (minor), (feature)));    \
+/// Ends the test case as skipped when the running kernel predates the feature named (a constant of
+/// kernel_features.hpp's sockfilter_test::feature, e.g. SKIP_WITHOUT_FEATURE(ring_buffers)).
+#define SKIP_WITHOUT_FEATURE(name) SKIP_UNLESS(::sockfilter_test::kernel_lacks(::sockfilter_test::feature::name))
+
+/// Ends the test case as skipped when the running kernel has the feature named: the test checks how the
+/// library degrades on older kernels.
+#define SKIP_WITH_FEATURE(name) SKIP_UNLESS(::sockfilter_test::kernel_has(::sockfilter_test::feature::name))
+
+/// The usual guard of a kernel test: privileges, then the kernel feature (REQUIRE_FEATURE(ring_buffers)).
+#define REQUIRE_FEATURE(name)                                         \
+    do {                                                              \
+        SKIP_UNLESS(::sockfilter_test::missing_privileges());         \
+        SKIP_WITHOUT_FEATURE(name);                                   \
     } while (false)
