@@ -13,6 +13,7 @@
 #include "sockfilter/insn.hpp"
 #include "sockfilter/map.hpp"
 #include "sockfilter/socket_filter.hpp"
+#include "sockfilter/stats.hpp"
 
 namespace sockfilter_test {
 
@@ -56,6 +57,14 @@ View view_of(sockfilter::Map map) {
     INFO(message_of(view));
     REQUIRE(view.has_value());
     return std::move(*view);
+}
+
+/// enable_stats(); REQUIREs success (run counts are then kept while the guard lives).
+inline sockfilter::StatsGuard stats_enabled() {
+    auto stats = sockfilter::enable_stats();
+    INFO(message_of(stats));
+    REQUIRE(stats.has_value());
+    return std::move(*stats);
 }
 
 }  // namespace sockfilter_test
