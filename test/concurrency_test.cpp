@@ -185,7 +185,7 @@ void iterate(Tally& tally, const UnixPair& pair, const Shared& shared, const Tem
 }  // namespace
 
 TEST_CASE("concurrency threads share loaded filters and pins") {
-    REQUIRE_KERNEL(4, 16, "BPF_PROG_TEST_RUN for socket filters");
+    REQUIRE_FEATURE(test_run);
     NetnsScope netns;  // the workers inherit it
     TempBpffs bpffs;
     SocketFilter drop = loaded("conc_drop", filters::drop_all);
@@ -235,7 +235,7 @@ TEST_CASE("concurrency threads share loaded filters and pins") {
 }
 
 TEST_CASE("concurrency threads share a hash map") {
-    REQUIRE_KERNEL(3, 19, "BPF hash maps");
+    REQUIRE_FEATURE(maps);
     constexpr std::uint32_t keys_per_thread = iterations;
     auto map = view_of<HashMap<std::uint32_t, std::uint64_t>>(created_map(
         {.type = BPF_MAP_TYPE_HASH, .key_size = 4, .value_size = 8, .max_entries = thread_count * keys_per_thread,

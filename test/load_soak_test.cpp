@@ -127,7 +127,7 @@ constexpr milliseconds flood_time{3000};
 }  // namespace
 
 TEST_CASE("soak one filter on 10000 sockets") {
-    REQUIRE_KERNEL(5, 8, "BPF_ENABLE_STATS (to count the filter's runs)");
+    REQUIRE_FEATURE(enable_stats);  // counts the filter's runs
     constexpr std::size_t socket_count = 10000;
     const NofileLimit limit(socket_count + 256);
     SKIP_UNLESS(limit.skip_reason());
@@ -188,7 +188,7 @@ TEST_CASE("soak one filter on 10000 sockets") {
 }
 
 TEST_CASE("soak replacing drop_all by drop_all under a flood lets nothing through") {
-    REQUIRE_KERNEL(5, 8, "BPF_ENABLE_STATS (to count each filter's runs)");
+    REQUIRE_FEATURE(enable_stats);  // counts each filter's runs
     NetnsScope netns;
     const auto stats = stats_enabled();
     const SocketFilter first = loaded("soak_drop_a", filters::drop_all);
@@ -225,7 +225,7 @@ TEST_CASE("soak replacing drop_all by drop_all under a flood lets nothing throug
 }
 
 TEST_CASE("soak replacing pass by trim under a flood gives whole or trimmed datagrams") {
-    REQUIRE_KERNEL(3, 19, "SO_ATTACH_BPF");
+    REQUIRE_FEATURE(so_attach_bpf);
     NetnsScope netns;
     constexpr std::size_t size = 200;
     constexpr std::size_t kept = 16;  // the trim filter keeps the 8-byte UDP header and 16 payload bytes
