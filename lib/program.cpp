@@ -144,8 +144,8 @@ Result<TestRunResult> Program::test_run(const TestRunOptions& options) const {
     const auto page = static_cast<std::size_t>(detail::os::page_size());
     if (options.data_in.size() > page) {
         return fail(ErrorKind::InvalidArgument, "BPF_PROG_TEST_RUN", 0,
-                    detail::concat({"data_in holds ", options.data_in.size(), " bytes; the kernel takes a frame of at most "
-                                    "one page (", page, " bytes) minus the room it keeps around the packet (",
+                    detail::concat({"data_in holds ", options.data_in.size(), " bytes; the kernel takes a frame of at most one page (",
+                                    page, " bytes) minus the room it keeps around the packet (",
                                     test_run_reserve, " bytes on x86-64): pass at most ", page - test_run_reserve,
                                     " bytes, cut into several runs if needed"}));
     }

@@ -10,8 +10,9 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
-#include <cstdio>
+#include <cstring>
 
 namespace sockfilter::detail::os {
 
@@ -70,7 +71,10 @@ int set_memlock_limit(unsigned long long value) noexcept {
 int kernel_release(char* buffer, std::size_t size) noexcept {
     utsname name{};
     if (::uname(&name) != 0) return -errno;
-    if (size > 0) std::snprintf(buffer, size, "%s", name.release);
+    if (size == 0) return 0;
+    const std::size_t length = ::strnlen(name.release, std::min(size - 1, sizeof name.release));
+    std::memcpy(buffer, name.release, length);
+    buffer[length] = '\0';
     return 0;
 }
 
