@@ -188,6 +188,20 @@ Result<void> collect_global_data(ObjectState& state, const elf::Section& section
     return {};
 }
 
+/// Maps are found by name (Object::map, take_map, pins): two maps of one name, from two sections called
+/// ".data" or two ".maps" sections, say, would leave one of them unreachable.
+Result<void> require_unique_map_names(const ObjectState& state) {
+    std::vector<std::string_view> names;
+    names.reserve(state.map_specs.size());
+    for (const auto& spec : state.map_specs) names.emplace_back(spec.name);
+    std::ranges::sort(names);
+    if (const auto twice = std::ranges::adjacent_find(names); twice != names.end()) {
+        return malformed(concat({"two maps are named '", *twice, "' (two sections of that name, or a map named like a "
+                                 "global data section); map names must be unique"}));
+    }
+    return {};
+}
+
 Result<void> collect(ObjectState& state) {
     if (const auto* license = state.elf.find_section("license"); license != nullptr) {
         // No bytes (an empty or SHT_NOBITS section, whose data() is null: no strnlen on it) is an empty license.
@@ -222,7 +236,7 @@ Result<void> collect(ObjectState& state) {
         }
         if (!done) return done;
     }
-    return {};
+    return require_unique_map_names(state);
 }
 
 }  // namespace

@@ -249,3 +249,12 @@ TEST_CASE("malformed a huge bss is not allocated while parsing") {
     }
     CHECK(found);
 }
+
+TEST_CASE("malformed two global data sections of one name") {
+    // Found by the object fuzzer: a second section named ".data" made a second map ".data", which
+    // Object::map(".data") could never reach.
+    Image twice("port_filter");
+    const Elf64_Word data_name = twice.section(twice.find(".data")).sh_name;
+    twice.write<Elf64_Word>(twice.section_header_at(twice.find(".bss")) + offsetof(Elf64_Shdr, sh_name), data_name);
+    check_refused(twice, {"two maps are named '.data'", "unique"});
+}
