@@ -188,16 +188,17 @@ Result<void> collect_global_data(ObjectState& state, const elf::Section& section
     return {};
 }
 
-/// Maps are found by name (Object::map, take_map, pins): two maps of one name, from two sections called
-/// ".data" or two ".maps" sections, say, would leave one of them unreachable.
-Result<void> require_unique_map_names(const ObjectState& state) {
+/// Programs and maps are found by name (Object::socket_filter, map, take_map, pins): two of one name, from
+/// two sections called ".data" or two global functions called alike in two sections, say, would leave one
+/// of them unreachable. `what` is "programs" or "maps".
+template <typename Specs>
+Result<void> require_unique_names(const Specs& specs, std::string_view what) {
     std::vector<std::string_view> names;
-    names.reserve(state.map_specs.size());
-    for (const auto& spec : state.map_specs) names.emplace_back(spec.name);
+    names.reserve(specs.size());
+    for (const auto& spec : specs) names.emplace_back(spec.name);
     std::ranges::sort(names);
     if (const auto twice = std::ranges::adjacent_find(names); twice != names.end()) {
-        return malformed(concat({"two maps are named '", *twice, "' (two sections of that name, or a map named like a "
-                                 "global data section); map names must be unique"}));
+        return malformed(concat({"two ", what, " are named '", *twice, "'; ", what, " of one object need names of their own"}));
     }
     return {};
 }
@@ -236,7 +237,8 @@ Result<void> collect(ObjectState& state) {
         }
         if (!done) return done;
     }
-    return require_unique_map_names(state);
+    if (auto unique = require_unique_names(state.program_specs, "programs"); !unique) return unique;
+    return require_unique_names(state.map_specs, "maps");
 }
 
 }  // namespace

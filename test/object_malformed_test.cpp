@@ -9,6 +9,7 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -256,5 +257,36 @@ TEST_CASE("malformed two global data sections of one name") {
     Image twice("port_filter");
     const Elf64_Word data_name = twice.section(twice.find(".data")).sh_name;
     twice.write<Elf64_Word>(twice.section_header_at(twice.find(".bss")) + offsetof(Elf64_Shdr, sh_name), data_name);
-    check_refused(twice, {"two maps are named '.data'", "unique"});
+    check_refused(twice, {"two maps are named '.data'", "names of their own"});
+}
+
+TEST_CASE("malformed two programs of one name") {
+    Image twice("subprograms");
+    const auto original = twice.parse();
+    REQUIRE(original.has_value());
+    REQUIRE(original->programs().size() >= 2);
+    const std::string first(original->programs()[0].name);
+    const std::string second(original->programs()[1].name);
+    // The second program's symbol takes the first one's name (the symbol table's name offset).
+    std::size_t symtab = 0;
+    for (std::size_t i = 1; i < twice.header().e_shnum; ++i) {
+        if (twice.section(i).sh_type == SHT_SYMTAB) symtab = i;
+    }
+    REQUIRE(symtab != 0);
+    const Elf64_Shdr table = twice.section(symtab);
+    const Elf64_Shdr strings = twice.section(table.sh_link);
+    auto name_of = [&](const Elf64_Sym& symbol) {
+        return std::string(reinterpret_cast<const char*>(twice.bytes().data() + strings.sh_offset + symbol.st_name));
+    };
+    std::optional<Elf64_Word> first_name;
+    std::optional<std::size_t> second_at;
+    for (std::size_t at = table.sh_offset; at + sizeof(Elf64_Sym) <= table.sh_offset + table.sh_size; at += sizeof(Elf64_Sym)) {
+        const auto symbol = twice.read<Elf64_Sym>(at);
+        if (name_of(symbol) == first) first_name = symbol.st_name;
+        if (name_of(symbol) == second) second_at = at;
+    }
+    REQUIRE(first_name.has_value());
+    REQUIRE(second_at.has_value());
+    twice.write<Elf64_Word>(*second_at + offsetof(Elf64_Sym, st_name), *first_name);
+    check_refused(twice, {"two programs are named '" + first + "'", "names of their own"});
 }
